@@ -1,0 +1,504 @@
+//! `config.yaml`: read as raw YAML, then validated into a [`Config`] whose every value can be
+//! used as is. Errors name the field and say what is wrong with it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::storage::providers::{self, Location, Provider};
+
+/// The configuration Fanout starts from when the user has written none.
+pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config.yaml");
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Yaml { path: String, message: String },
+    #[error("config field `{field}` {problem}")]
+    Invalid { field: String, problem: String },
+}
+
+fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        problem: problem.into(),
+    }
+}
+
+// ---- raw YAML shape -------------------------------------------------------------------------
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    google: RawGoogle,
+    #[serde(default)]
+    destinations: BTreeMap<String, RawDestination>,
+    #[serde(default)]
+    sync: RawSync,
+    #[serde(default)]
+    rclone: RawRclone,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGoogle {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    auth_url: Option<String>,
+    token_url: Option<String>,
+    revoke_url: Option<String>,
+    drive_url: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDestination {
+    #[serde(rename = "type")]
+    type_name: Option<String>,
+    #[serde(default)]
+    enabled: bool,
+    bucket: Option<String>,
+    path: Option<String>,
+    region: Option<String>,
+    endpoint: Option<String>,
+    storage_class: Option<String>,
+    prefix: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSync {
+    download_concurrency: Option<usize>,
+    upload_concurrency: Option<usize>,
+    #[serde(default)]
+    export_formats: BTreeMap<String, String>,
+    bandwidth_limit: Option<String>,
+    schedule: Option<String>,
+    large_file_threshold_mib: Option<u64>,
+    batch_files: Option<usize>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRclone {
+    path: Option<String>,
+}
+
+// ---- validated configuration ---------------------------------------------------------------
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub google: GoogleConfig,
+    /// Every configured destination, enabled or not, sorted by key.
+    pub destinations: Vec<DestinationConfig>,
+    pub sync: SyncConfig,
+    /// The rclone binary, when the config names one.
+    pub rclone_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleConfig {
+    pub client_id: String,
+    pub client_secret: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub revoke_url: String,
+    pub drive_url: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct DestinationConfig {
+    /// The name policies use, e.g. `aws_s3` or a user's own `office_nas`.
+    pub key: String,
+    pub provider: &'static Provider,
+    pub enabled: bool,
+    /// Bucket name for bucket providers, absolute folder for `local`.
+    pub bucket_or_path: String,
+    pub region: Option<String>,
+    pub endpoint: Option<String>,
+    pub storage_class: Option<String>,
+    /// Folder inside the bucket (or local folder) under which `google-drive/` is written.
+    pub prefix: String,
+}
+
+impl DestinationConfig {
+    /// The rclone path of this destination's root: `<bucket>/<prefix>` or `<folder>/<prefix>`.
+    pub fn root_path(&self) -> String {
+        let base = self.bucket_or_path.trim_end_matches('/');
+        if self.prefix.is_empty() {
+            base.to_string()
+        } else {
+            format!("{base}/{}", self.prefix)
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncConfig {
+    pub download_concurrency: usize,
+    pub upload_concurrency: usize,
+    /// Workspace kind (`document`, `spreadsheet`, ...) → file extension to export to.
+    pub export_formats: BTreeMap<String, String>,
+    pub bandwidth_limit: Option<String>,
+    pub schedule: Option<String>,
+    /// Files at least this big are copied one by one instead of in batches.
+    pub large_file_threshold: u64,
+    /// Most files staged and uploaded together in one batch.
+    pub batch_files: usize,
+}
+
+/// Export formats Fanout knows how to ask Drive for, by Workspace kind.
+pub const EXPORT_CHOICES: &[(&str, &[&str])] = &[
+    (
+        "document",
+        &["docx", "odt", "pdf", "rtf", "txt", "html", "epub", "md"],
+    ),
+    ("spreadsheet", &["xlsx", "ods", "pdf"]),
+    ("presentation", &["pptx", "odp", "pdf"]),
+    ("drawing", &["svg", "png", "pdf", "jpg"]),
+];
+
+impl Config {
+    /// Reads and validates a config file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// The built-in default configuration.
+    pub fn default_config() -> Result<Self, ConfigError> {
+        Self::parse(DEFAULT_CONFIG_YAML, "built-in config.yaml")
+    }
+
+    /// Parses YAML text; `origin` names it in error messages.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
+        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml {
+            path: origin.to_string(),
+            message: e.to_string(),
+        })?;
+        validate(raw)
+    }
+
+    pub fn destination(&self, key: &str) -> Option<&DestinationConfig> {
+        self.destinations.iter().find(|d| d.key == key)
+    }
+
+    pub fn enabled_destinations(&self) -> impl Iterator<Item = &DestinationConfig> {
+        self.destinations.iter().filter(|d| d.enabled)
+    }
+}
+
+fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
+    let g = raw.google;
+    let google = GoogleConfig {
+        client_id: g.client_id.unwrap_or_default(),
+        client_secret: g.client_secret.unwrap_or_default(),
+        auth_url: url_field(
+            "google.auth_url",
+            g.auth_url,
+            "https://accounts.google.com/o/oauth2/v2/auth",
+        )?,
+        token_url: url_field(
+            "google.token_url",
+            g.token_url,
+            "https://oauth2.googleapis.com/token",
+        )?,
+        revoke_url: url_field(
+            "google.revoke_url",
+            g.revoke_url,
+            "https://oauth2.googleapis.com/revoke",
+        )?,
+        drive_url: url_field(
+            "google.drive_url",
+            g.drive_url,
+            "https://www.googleapis.com/drive/v3",
+        )?,
+    };
+
+    let mut destinations = Vec::new();
+    for (key, d) in raw.destinations {
+        destinations.push(validate_destination(&key, d)?);
+    }
+
+    let s = raw.sync;
+    let mut export_formats: BTreeMap<String, String> = [
+        ("document", "docx"),
+        ("spreadsheet", "xlsx"),
+        ("presentation", "pptx"),
+        ("drawing", "svg"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (kind, ext) in s.export_formats {
+        let field = format!("sync.export_formats.{kind}");
+        let Some((_, choices)) = EXPORT_CHOICES.iter().find(|(k, _)| *k == kind) else {
+            let kinds: Vec<_> = EXPORT_CHOICES.iter().map(|(k, _)| *k).collect();
+            return Err(invalid(
+                field,
+                format!(
+                    "is not a Google Workspace kind; use one of {}",
+                    kinds.join(", ")
+                ),
+            ));
+        };
+        if !choices.contains(&ext.as_str()) {
+            return Err(invalid(
+                field,
+                format!("cannot be `{ext}`; use one of {}", choices.join(", ")),
+            ));
+        }
+        export_formats.insert(kind, ext);
+    }
+    let sync = SyncConfig {
+        download_concurrency: concurrency("sync.download_concurrency", s.download_concurrency)?,
+        upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
+        export_formats,
+        bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
+        schedule: s.schedule.filter(|b| !b.trim().is_empty()),
+        large_file_threshold: s.large_file_threshold_mib.unwrap_or(64).max(1) * 1024 * 1024,
+        batch_files: s.batch_files.unwrap_or(2000).clamp(1, 10_000),
+    };
+
+    Ok(Config {
+        google,
+        destinations,
+        sync,
+        rclone_path: raw
+            .rclone
+            .path
+            .filter(|p| !p.is_empty())
+            .map(|p| expand_home(&p)),
+    })
+}
+
+fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfig, ConfigError> {
+    let field = |name: &str| format!("destinations.{key}.{name}");
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(invalid(
+            format!("destinations.{key}"),
+            "has a bad name: use lowercase letters, digits and underscores (e.g. office_nas)",
+        ));
+    }
+    // The three well-known keys imply their type; any other key must say what it is.
+    let type_name = match (d.type_name.as_deref(), key) {
+        (Some(t), _) => t.to_string(),
+        (None, "aws_s3" | "backblaze_b2" | "scaleway" | "local") => key.to_string(),
+        (None, _) => {
+            return Err(invalid(
+                field("type"),
+                format!(
+                    "is missing; use one of {}",
+                    providers::type_names().join(", ")
+                ),
+            ))
+        }
+    };
+    let provider = providers::by_type(&type_name).ok_or_else(|| {
+        invalid(
+            field("type"),
+            format!(
+                "`{type_name}` is not a destination type; use one of {}",
+                providers::type_names().join(", ")
+            ),
+        )
+    })?;
+
+    let bucket_or_path = match provider.location {
+        Location::Bucket => {
+            if d.path.is_some() {
+                return Err(invalid(
+                    field("path"),
+                    format!("does not apply to {}; use `bucket`", provider.label),
+                ));
+            }
+            let bucket = d.bucket.unwrap_or_default();
+            if d.enabled && bucket.trim().is_empty() {
+                return Err(invalid(
+                    field("bucket"),
+                    "is required for an enabled destination",
+                ));
+            }
+            if bucket.contains('/') {
+                return Err(invalid(
+                    field("bucket"),
+                    "must be a bucket name only; put folders in `prefix`",
+                ));
+            }
+            bucket
+        }
+        Location::Folder => {
+            if d.bucket.is_some() {
+                return Err(invalid(
+                    field("bucket"),
+                    "does not apply to a local folder; use `path`",
+                ));
+            }
+            let path = d.path.unwrap_or_default();
+            if d.enabled && path.trim().is_empty() {
+                return Err(invalid(
+                    field("path"),
+                    "is required for an enabled local destination",
+                ));
+            }
+            if path.is_empty() {
+                path
+            } else {
+                let expanded = expand_home(&path);
+                if !expanded.is_absolute() {
+                    return Err(invalid(
+                        field("path"),
+                        "must be an absolute path (or start with ~/)",
+                    ));
+                }
+                expanded.display().to_string()
+            }
+        }
+    };
+
+    let endpoint = d.endpoint.filter(|e| !e.trim().is_empty());
+    if provider.needs_endpoint && d.enabled && endpoint.is_none() {
+        return Err(invalid(
+            field("endpoint"),
+            format!("is required for {}", provider.label),
+        ));
+    }
+    let prefix = d.prefix.unwrap_or_default().trim_matches('/').to_string();
+    if prefix.split('/').any(|c| c == ".." || c == ".") {
+        return Err(invalid(
+            field("prefix"),
+            "must not contain `.` or `..` components",
+        ));
+    }
+    Ok(DestinationConfig {
+        key: key.to_string(),
+        provider,
+        enabled: d.enabled,
+        bucket_or_path,
+        region: d.region.filter(|r| !r.is_empty()),
+        endpoint: endpoint.or(provider.default_endpoint.map(str::to_string)),
+        storage_class: d.storage_class.filter(|s| !s.is_empty()),
+        prefix,
+    })
+}
+
+fn url_field(field: &str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
+    let value = value
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| default.to_string());
+    if !(value.starts_with("https://") || value.starts_with("http://")) {
+        return Err(invalid(
+            field,
+            format!("must be an http(s) URL, not `{value}`"),
+        ));
+    }
+    Ok(value.trim_end_matches('/').to_string())
+}
+
+fn concurrency(field: &str, value: Option<usize>) -> Result<usize, ConfigError> {
+    match value {
+        None => Ok(8),
+        Some(n) if (1..=64).contains(&n) => Ok(n),
+        Some(n) => Err(invalid(field, format!("must be between 1 and 64, not {n}"))),
+    }
+}
+
+fn expand_home(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), dirs::home_dir()) {
+        (Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(path),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_config_is_valid_and_ships_scaleway_disabled() {
+        let config = Config::default_config().unwrap();
+        let scaleway = config.destination("scaleway").unwrap();
+        assert!(!scaleway.enabled);
+        assert_eq!(config.destination("aws_s3").unwrap().provider.backend, "s3");
+        assert_eq!(
+            config.destination("backblaze_b2").unwrap().provider.backend,
+            "b2"
+        );
+        assert!(config.destination("local").unwrap().enabled);
+        assert_eq!(config.sync.export_formats["document"], "docx");
+    }
+
+    #[test]
+    fn a_misspelt_field_is_named_in_the_error() {
+        let err = Config::parse("destinations:\n  aws_s3:\n    buckt: x\n", "t.yaml").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("buckt"), "{msg}");
+    }
+
+    #[test]
+    fn an_enabled_bucket_destination_needs_a_bucket() {
+        let err = Config::parse("destinations:\n  aws_s3:\n    enabled: true\n", "t").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config field `destinations.aws_s3.bucket` is required for an enabled destination"
+        );
+    }
+
+    #[test]
+    fn a_user_named_destination_must_state_its_type() {
+        let err = Config::parse(
+            "destinations:\n  nas:\n    enabled: true\n    bucket: b\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("config field `destinations.nas.type` is missing"));
+        let err = Config::parse("destinations:\n  nas:\n    type: ftp\n", "t").unwrap_err();
+        assert!(err.to_string().contains("`ftp` is not a destination type"));
+    }
+
+    #[test]
+    fn s3_compatible_needs_an_endpoint_and_local_an_absolute_path() {
+        let err = Config::parse(
+            "destinations:\n  nas:\n    type: s3_compatible\n    enabled: true\n    bucket: b\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("destinations.nas.endpoint"));
+        let err = Config::parse(
+            "destinations:\n  disk:\n    type: local\n    enabled: true\n    path: rel/dir\n",
+            "t",
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("absolute"));
+    }
+
+    #[test]
+    fn unknown_export_formats_are_refused() {
+        let err = Config::parse("sync:\n  export_formats:\n    document: csv\n", "t").unwrap_err();
+        assert!(err.to_string().contains("sync.export_formats.document"));
+    }
+
+    #[test]
+    fn malformed_yaml_is_one_clear_error() {
+        let err = Config::parse("destinations: [unclosed\n", "my.yaml").unwrap_err();
+        assert!(err
+            .to_string()
+            .starts_with("config file my.yaml is not valid"));
+    }
+}

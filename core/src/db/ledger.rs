@@ -1,0 +1,494 @@
+//! The ledger: one row per (file, destination) in `file_destinations`, and the queries the
+//! dashboard and Files view are built on.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use super::{now, Database, DbError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SyncStatus {
+    Synced,
+    Pending,
+    Failed,
+}
+
+impl SyncStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SyncStatus::Synced => "synced",
+            SyncStatus::Pending => "pending",
+            SyncStatus::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "synced" => Some(SyncStatus::Synced),
+            "pending" => Some(SyncStatus::Pending),
+            "failed" => Some(SyncStatus::Failed),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for SyncStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A result to record for one (file, destination) pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairUpdate {
+    pub destination: String,
+    pub status: SyncStatus,
+    pub remote_path: Option<String>,
+    pub size: Option<i64>,
+    /// For `synced`: the md5 the destination's copy was checked against.
+    pub md5: Option<String>,
+    pub version: Option<i64>,
+    /// For `synced`: which check proved it (`md5`, `sha1` or `size`).
+    pub verified_by: Option<String>,
+    pub error_message: Option<String>,
+}
+
+/// One ledger row as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PairRecord {
+    pub destination: String,
+    pub status: SyncStatus,
+    pub last_sync: Option<String>,
+    pub remote_path: Option<String>,
+    pub size: Option<i64>,
+    pub md5: Option<String>,
+    pub verified_by: Option<String>,
+    pub error_message: Option<String>,
+    pub attempts: i64,
+}
+
+/// What the planner needs to know of a pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerEntry {
+    pub status: SyncStatus,
+    pub md5: Option<String>,
+    pub version: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DestinationStats {
+    pub destination: String,
+    pub synced: i64,
+    pub pending: i64,
+    pub failed: i64,
+    pub synced_bytes: i64,
+    pub last_sync: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct FileQuery {
+    pub destination: Option<String>,
+    pub status: Option<SyncStatus>,
+    /// Matched against the Drive path, case-insensitively.
+    pub search: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRow {
+    pub file_id: String,
+    pub name: String,
+    pub drive_path: String,
+    pub mime_type: String,
+    pub size: Option<i64>,
+    pub gone: bool,
+    pub skip_reason: Option<String>,
+    pub destinations: Vec<PairRecord>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FilePage {
+    pub total: i64,
+    pub offset: i64,
+    pub rows: Vec<FileRow>,
+}
+
+fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
+    let status: String = row.try_get("sync_status")?;
+    Ok(PairRecord {
+        destination: row.try_get("destination")?,
+        status: SyncStatus::parse(&status)
+            .ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?,
+        last_sync: row.try_get("last_sync")?,
+        remote_path: row.try_get("remote_path")?,
+        size: row.try_get("size")?,
+        md5: row.try_get("md5")?,
+        verified_by: row.try_get("verified_by")?,
+        error_message: row.try_get("error_message")?,
+        attempts: row.try_get("attempts")?,
+    })
+}
+
+impl Database {
+    /// Records one pair's result (the seed's `update_file_destination_status`).
+    pub async fn update_file_destination_status(
+        &self,
+        file_id: &str,
+        update: &PairUpdate,
+    ) -> Result<(), DbError> {
+        self.record_file_results(file_id, std::slice::from_ref(update))
+            .await
+    }
+
+    /// Records every destination's result for one file in one transaction.
+    ///
+    /// A `synced` result replaces what the row knows of the copy; a `failed` or `pending`
+    /// one keeps the description of the last verified copy and only changes status and error.
+    pub async fn record_file_results(
+        &self,
+        file_id: &str,
+        updates: &[PairUpdate],
+    ) -> Result<(), DbError> {
+        let at = now();
+        let mut tx = self.pool.begin().await?;
+        for u in updates {
+            let synced = u.status == SyncStatus::Synced;
+            sqlx::query(
+                "INSERT INTO file_destinations (file_id, destination, sync_status, last_sync, remote_path, size, md5,
+                                                version, verified_by, error_message, attempts, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 ON CONFLICT(file_id, destination) DO UPDATE SET
+                    sync_status = excluded.sync_status,
+                    remote_path = COALESCE(excluded.remote_path, file_destinations.remote_path),
+                    error_message = excluded.error_message,
+                    updated_at = excluded.updated_at,
+                    attempts = CASE WHEN ?13 THEN 0 ELSE file_destinations.attempts + 1 END,
+                    last_sync = CASE WHEN ?13 THEN excluded.last_sync ELSE file_destinations.last_sync END,
+                    size = CASE WHEN ?13 THEN excluded.size ELSE file_destinations.size END,
+                    md5 = CASE WHEN ?13 THEN excluded.md5 ELSE file_destinations.md5 END,
+                    version = CASE WHEN ?13 THEN excluded.version ELSE file_destinations.version END,
+                    verified_by = CASE WHEN ?13 THEN excluded.verified_by ELSE file_destinations.verified_by END",
+            )
+            .bind(file_id)
+            .bind(&u.destination)
+            .bind(u.status.as_str())
+            .bind(if synced { Some(at.as_str()) } else { None })
+            .bind(&u.remote_path)
+            .bind(if synced { u.size } else { None })
+            .bind(if synced { u.md5.as_deref() } else { None })
+            .bind(if synced { u.version } else { None })
+            .bind(if synced { u.verified_by.as_deref() } else { None })
+            .bind(&u.error_message)
+            .bind(i64::from(!synced))
+            .bind(&at)
+            .bind(synced)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every destination's row for one file (the seed's `get_file_destinations`).
+    pub async fn get_file_destinations(&self, file_id: &str) -> Result<Vec<PairRecord>, DbError> {
+        let rows =
+            sqlx::query("SELECT * FROM file_destinations WHERE file_id = ? ORDER BY destination")
+                .bind(file_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter().map(pair_from_row).collect()
+    }
+
+    /// The whole ledger, keyed by (file, destination), for planning.
+    pub async fn load_ledger(&self) -> Result<HashMap<(String, String), LedgerEntry>, DbError> {
+        let rows = sqlx::query(
+            "SELECT file_id, destination, sync_status, md5, version FROM file_destinations",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut ledger = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let status: String = row.try_get("sync_status")?;
+            let status = SyncStatus::parse(&status)
+                .ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?;
+            ledger.insert(
+                (row.try_get("file_id")?, row.try_get("destination")?),
+                LedgerEntry {
+                    status,
+                    md5: row.try_get("md5")?,
+                    version: row.try_get("version")?,
+                },
+            );
+        }
+        Ok(ledger)
+    }
+
+    /// Synced, pending and failed counts, bytes and last sync per destination.
+    pub async fn destination_stats(&self) -> Result<Vec<DestinationStats>, DbError> {
+        let rows = sqlx::query(
+            "SELECT destination, sync_status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(last_sync) AS last
+             FROM file_destinations GROUP BY destination, sync_status ORDER BY destination",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut stats: Vec<DestinationStats> = Vec::new();
+        for row in rows {
+            let destination: String = row.try_get("destination")?;
+            let status: String = row.try_get("sync_status")?;
+            let n: i64 = row.try_get("n")?;
+            let bytes: i64 = row.try_get("bytes")?;
+            let last: Option<String> = row.try_get("last")?;
+            if stats
+                .last()
+                .map(|s| s.destination != destination)
+                .unwrap_or(true)
+            {
+                stats.push(DestinationStats {
+                    destination: destination.clone(),
+                    ..Default::default()
+                });
+            }
+            let Some(entry) = stats.last_mut() else {
+                continue;
+            };
+            match SyncStatus::parse(&status) {
+                Some(SyncStatus::Synced) => {
+                    entry.synced = n;
+                    entry.synced_bytes = bytes;
+                }
+                Some(SyncStatus::Pending) => entry.pending = n,
+                Some(SyncStatus::Failed) => entry.failed = n,
+                None => return Err(DbError::Corrupt(format!("sync_status `{status}`"))),
+            }
+            if last > entry.last_sync {
+                entry.last_sync = last;
+            }
+        }
+        Ok(stats)
+    }
+
+    /// One page of files with their destinations, filtered, ordered by Drive path.
+    pub async fn list_files(&self, query: &FileQuery) -> Result<FilePage, DbError> {
+        fn filters<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a FileQuery) {
+            b.push(" FROM files f WHERE f.is_folder = 0 AND (f.skip_reason IS NULL OR EXISTS (SELECT 1 FROM file_destinations d0 WHERE d0.file_id = f.file_id))");
+            if q.destination.is_some() || q.status.is_some() {
+                b.push(
+                    " AND EXISTS (SELECT 1 FROM file_destinations d WHERE d.file_id = f.file_id",
+                );
+                if let Some(dest) = &q.destination {
+                    b.push(" AND d.destination = ").push_bind(dest.as_str());
+                }
+                if let Some(status) = q.status {
+                    b.push(" AND d.sync_status = ").push_bind(status.as_str());
+                }
+                b.push(")");
+            }
+            if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
+                let escaped = search
+                    .replace('\\', "\\\\")
+                    .replace('%', "\\%")
+                    .replace('_', "\\_");
+                b.push(" AND f.drive_path LIKE ")
+                    .push_bind(format!("%{escaped}%"))
+                    .push(" ESCAPE '\\'");
+            }
+        }
+
+        let limit = query.limit.clamp(1, 1000);
+        let offset = query.offset.max(0);
+        let mut count = QueryBuilder::new("SELECT COUNT(*)");
+        filters(&mut count, query);
+        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+
+        let mut page = QueryBuilder::new(
+            "SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.gone, f.skip_reason",
+        );
+        filters(&mut page, query);
+        page.push(" ORDER BY f.drive_path, f.file_id LIMIT ")
+            .push_bind(limit)
+            .push(" OFFSET ")
+            .push_bind(offset);
+        let rows = page.build().fetch_all(&self.pool).await?;
+
+        let mut files = Vec::with_capacity(rows.len());
+        for row in &rows {
+            files.push(FileRow {
+                file_id: row.try_get("file_id")?,
+                name: row.try_get("name")?,
+                drive_path: row.try_get("drive_path")?,
+                mime_type: row.try_get("mime_type")?,
+                size: row.try_get("size")?,
+                gone: row.try_get("gone")?,
+                skip_reason: row.try_get("skip_reason")?,
+                destinations: Vec::new(),
+            });
+        }
+        if !files.is_empty() {
+            let mut pairs = QueryBuilder::new("SELECT * FROM file_destinations WHERE file_id IN (");
+            let mut sep = pairs.separated(", ");
+            for f in &files {
+                sep.push_bind(f.file_id.as_str());
+            }
+            pairs.push(") ORDER BY destination");
+            let pair_rows = pairs.build().fetch_all(&self.pool).await?;
+            let index: HashMap<String, usize> = files
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (f.file_id.clone(), i))
+                .collect();
+            for row in &pair_rows {
+                let file_id: String = row.try_get("file_id")?;
+                if let Some(&i) = index.get(&file_id) {
+                    files[i].destinations.push(pair_from_row(row)?);
+                }
+            }
+        }
+        Ok(FilePage {
+            total,
+            offset,
+            rows: files,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::temp_db;
+    use super::super::FileRecord;
+    use super::*;
+
+    fn file(id: &str, path: &str) -> FileRecord {
+        FileRecord {
+            file_id: id.into(),
+            parent_id: Some("root".into()),
+            name: path.rsplit('/').next().unwrap().into(),
+            remote_name: id.into(),
+            mime_type: "text/plain".into(),
+            is_folder: false,
+            content_id: None,
+            size: Some(10),
+            md5: Some("m".into()),
+            version: Some(1),
+            modified_time: None,
+            drive_path: path.into(),
+            remote_path: format!("google-drive/{path}"),
+            trashed: false,
+            gone: false,
+            skip_reason: None,
+        }
+    }
+
+    fn update(dest: &str, status: SyncStatus) -> PairUpdate {
+        PairUpdate {
+            destination: dest.into(),
+            status,
+            remote_path: Some(format!("bucket/{dest}")),
+            size: Some(10),
+            md5: Some("m".into()),
+            version: Some(1),
+            verified_by: Some("md5".into()),
+            error_message: (status == SyncStatus::Failed).then(|| "boom".into()),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failure_keeps_the_last_verified_copy_and_counts_attempts() {
+        let (_dir, db) = temp_db().await;
+        db.save_listing(&[file("a", "P/a.txt")], &[]).await.unwrap();
+        db.record_file_results("a", &[update("s3", SyncStatus::Synced)])
+            .await
+            .unwrap();
+        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed))
+            .await
+            .unwrap();
+        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed))
+            .await
+            .unwrap();
+        let pairs = db.get_file_destinations("a").await.unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].status, SyncStatus::Failed);
+        assert_eq!(pairs[0].md5.as_deref(), Some("m"));
+        assert!(pairs[0].last_sync.is_some());
+        assert_eq!(pairs[0].attempts, 2);
+        assert_eq!(pairs[0].error_message.as_deref(), Some("boom"));
+    }
+
+    #[tokio::test]
+    async fn stats_and_pages_match_the_ledger() {
+        let (_dir, db) = temp_db().await;
+        let files: Vec<FileRecord> = (0..25)
+            .map(|i| file(&format!("f{i:02}"), &format!("P/file{i:02}.txt")))
+            .collect();
+        db.save_listing(&files, &[]).await.unwrap();
+        for (i, f) in files.iter().enumerate() {
+            let b2 = if i % 5 == 0 {
+                SyncStatus::Failed
+            } else {
+                SyncStatus::Synced
+            };
+            db.record_file_results(
+                &f.file_id,
+                &[update("s3", SyncStatus::Synced), update("b2", b2)],
+            )
+            .await
+            .unwrap();
+        }
+        let stats = db.destination_stats().await.unwrap();
+        let b2 = stats.iter().find(|s| s.destination == "b2").unwrap();
+        assert_eq!(
+            (b2.synced, b2.failed, b2.pending, b2.synced_bytes),
+            (20, 5, 0, 200)
+        );
+
+        let page = db
+            .list_files(&FileQuery {
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!((page.total, page.rows.len()), (25, 10));
+        assert_eq!(page.rows[0].destinations.len(), 2);
+
+        let failed = db
+            .list_files(&FileQuery {
+                destination: Some("b2".into()),
+                status: Some(SyncStatus::Failed),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(failed.total, 5);
+        let found = db
+            .list_files(&FileQuery {
+                search: Some("FILE07".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            found
+                .rows
+                .iter()
+                .map(|r| r.file_id.as_str())
+                .collect::<Vec<_>>(),
+            vec!["f07"]
+        );
+        let literal = db
+            .list_files(&FileQuery {
+                search: Some("%".into()),
+                limit: 10,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(literal.total, 0, "search text is matched literally");
+    }
+}

@@ -1,0 +1,85 @@
+//! Sync runs: one row per run, for the dashboard's history and the CLI's status.
+
+use serde::Serialize;
+use sqlx::FromRow;
+
+use super::{now, Database, DbError};
+
+#[derive(Debug, Clone, Serialize, FromRow)]
+pub struct RunRecord {
+    pub id: i64,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub status: String,
+    pub files_planned: i64,
+    pub pairs_synced: i64,
+    pub pairs_failed: i64,
+    pub pairs_pending: i64,
+    pub bytes_downloaded: i64,
+    pub bytes_uploaded: i64,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RunCounts {
+    pub files_planned: i64,
+    pub pairs_synced: i64,
+    pub pairs_failed: i64,
+    pub pairs_pending: i64,
+    pub bytes_downloaded: i64,
+    pub bytes_uploaded: i64,
+}
+
+impl Database {
+    pub async fn start_run(&self) -> Result<i64, DbError> {
+        // A run still marked running was interrupted (crash, kill); say so instead of lying.
+        sqlx::query(
+            "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
+        )
+        .bind(now())
+        .execute(&self.pool)
+        .await?;
+        let id = sqlx::query_scalar(
+            "INSERT INTO sync_runs (started_at, status) VALUES (?, 'running') RETURNING id",
+        )
+        .bind(now())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn finish_run(
+        &self,
+        id: i64,
+        status: &str,
+        counts: &RunCounts,
+        error: Option<&str>,
+    ) -> Result<(), DbError> {
+        sqlx::query(
+            "UPDATE sync_runs SET finished_at = ?, status = ?, files_planned = ?, pairs_synced = ?, pairs_failed = ?,
+                    pairs_pending = ?, bytes_downloaded = ?, bytes_uploaded = ?, error = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(status)
+        .bind(counts.files_planned)
+        .bind(counts.pairs_synced)
+        .bind(counts.pairs_failed)
+        .bind(counts.pairs_pending)
+        .bind(counts.bytes_downloaded)
+        .bind(counts.bytes_uploaded)
+        .bind(error)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, DbError> {
+        Ok(
+            sqlx::query_as::<_, RunRecord>("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?")
+                .bind(limit)
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+}

@@ -1,0 +1,12 @@
+//! Fanout's engine: Google Drive folders backed up to several destinations at once.
+//!
+//! Data flows one way: Drive listing → `files` table → planner (policies × ledger) →
+//! transfer pipeline (download once, verify, fan out through one rclone daemon) →
+//! per-destination results → `file_destinations`. The desktop shell and the CLI are thin
+//! callers of [`engine::Engine`].
+
+pub mod config;
+pub mod db;
+pub mod policy;
+pub mod secrets;
+pub mod storage;
