@@ -1,1 +1,178 @@
-fn main() {}
+//! `fanout`: Fanout without a window. Parses arguments, opens the engine, runs one command,
+//! and decides the exit status in one place:
+//! 0 done; 1 error (nothing changed); 2 usage; 3 a sync left failed or pending pairs.
+
+mod commands;
+mod demo;
+mod progress;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use fanout_core::config::Config;
+use fanout_core::engine::{default_config_path, default_data_dir};
+use fanout_core::secrets::{EnvSecrets, LayeredSecrets};
+use fanout_core::Engine;
+
+#[derive(Parser)]
+#[command(
+    name = "fanout",
+    version,
+    about = "Back up Google Drive folders to several clouds at once"
+)]
+struct Cli {
+    /// config.yaml to use (default: the user's config, else the built-in defaults).
+    #[arg(long, global = true, env = "FANOUT_CONFIG")]
+    config: Option<PathBuf>,
+    /// Folder for the database, staging and logs.
+    #[arg(long, global = true, env = "FANOUT_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List destinations, or test one's connection.
+    Destinations(DestinationsArgs),
+    /// Manage folder policies: which Drive folders go where.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Run one sync now.
+    Sync(JsonFlag),
+    /// Per-destination counts and recent runs.
+    Status(JsonFlag),
+    /// Files with their state at each destination.
+    Files(FilesArgs),
+    /// Back up a sample Drive to a local folder and a local S3 server, no account needed.
+    Demo,
+}
+
+#[derive(Args)]
+pub struct JsonFlag {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct DestinationsArgs {
+    #[command(subcommand)]
+    pub action: Option<DestinationsAction>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+pub enum DestinationsAction {
+    /// Check connection, credentials and bucket (all enabled destinations if KEY is omitted).
+    Test { key: Option<String> },
+}
+
+#[derive(Subcommand)]
+pub enum PolicyCommand {
+    /// Back up FOLDER (a Drive folder ID, or a path like Work/Reports) to destinations.
+    Add {
+        folder: String,
+        /// Destination keys, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        to: Vec<String>,
+        /// Cover only the folder's direct children.
+        #[arg(long)]
+        no_recursive: bool,
+    },
+    /// List policies.
+    List(JsonFlag),
+    /// Change a policy's destinations or recursion.
+    Update {
+        folder: String,
+        #[arg(long, value_delimiter = ',')]
+        to: Option<Vec<String>>,
+        #[arg(long, conflicts_with = "no_recursive")]
+        recursive: bool,
+        #[arg(long)]
+        no_recursive: bool,
+    },
+    /// Stop backing up a folder (copies already made stay where they are).
+    Remove { folder: String },
+    /// Resume a disabled policy.
+    Enable { folder: String },
+    /// Exclude a folder and everything under it.
+    Disable { folder: String },
+}
+
+#[derive(Args)]
+pub struct FilesArgs {
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long)]
+    pub destination: Option<String>,
+    /// synced, failed or pending.
+    #[arg(long)]
+    pub status: Option<String>,
+    /// Text to find in Drive paths.
+    #[arg(long)]
+    pub search: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: i64,
+    #[arg(long, default_value_t = 0)]
+    pub offset: i64,
+}
+
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<Config> {
+    if let Some(path) = path {
+        return Ok(Config::load(path)?);
+    }
+    let user = default_config_path();
+    if user.is_file() {
+        return Ok(Config::load(&user)?);
+    }
+    Ok(Config::default_config()?)
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Demo = cli.command {
+        return demo::run(cli.data_dir).await;
+    }
+    let config = load_config(cli.config.as_ref())?;
+    let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
+    let secrets = Arc::new(LayeredSecrets(vec![Box::new(EnvSecrets)]));
+    let engine = Engine::open(config, &data_dir, secrets).await?;
+    let code = match cli.command {
+        Command::Destinations(args) => commands::destinations(&engine, args).await?,
+        Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
+        Command::Sync(flag) => progress::sync(&engine, flag.json).await?,
+        Command::Status(flag) => commands::status(&engine, flag.json).await?,
+        Command::Files(args) => commands::files(&engine, args).await?,
+        Command::Demo => ExitCode::SUCCESS,
+    };
+    engine.close().await;
+    Ok(code)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

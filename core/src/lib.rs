@@ -7,6 +7,12 @@
 
 pub mod config;
 pub mod db;
+pub mod drive;
+pub mod engine;
 pub mod policy;
+pub mod rclone;
 pub mod secrets;
 pub mod storage;
+pub mod sync;
+
+pub use engine::{Engine, EngineError};

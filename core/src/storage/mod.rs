@@ -1,1 +1,604 @@
+//! `StorageManager`: every enabled destination as an rclone remote, and the operations the
+//! sync needs on them (batched and single uploads, listings with hashes, connection tests).
+//!
+//! Results are per destination, with `all_success` and `any_success` as in the original
+//! design notes: one destination failing never affects another.
+
 pub mod providers;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Config, DestinationConfig};
+use crate::rclone::{RcloneDaemon, RcloneError};
+use crate::secrets::{SecretError, SecretStore};
+use providers::{HashKind, Location};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    #[error(
+        "destination `{0}` is not configured; `fanout destinations` lists the configured ones"
+    )]
+    UnknownDestination(String),
+    #[error("destination `{0}` is disabled in config.yaml")]
+    Disabled(String),
+    #[error("no {field} for destination `{key}`: store it with `fanout secret set {key} {field}` or set {env}")]
+    MissingSecret {
+        key: String,
+        field: String,
+        env: String,
+    },
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Rclone(#[from] RcloneError),
+    #[error("{0}")]
+    Destination(String),
+}
+
+/// A destination as the window and CLI list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationInfo {
+    pub key: String,
+    pub name: String,
+    pub icon: String,
+    pub provider: String,
+    pub enabled: bool,
+    /// Whether every secret it needs is available.
+    pub configured: bool,
+    pub location: String,
+}
+
+/// What a destination holds at one path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub size: i64,
+    /// The destination's hash of the object, when it reports one.
+    pub hash: Option<String>,
+}
+
+/// One destination's outcome for an upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationResult {
+    pub success: bool,
+    pub error: Option<String>,
+}
+
+/// Per-destination results of one upload, as the original design returns them.
+#[derive(Debug, Clone, Serialize)]
+pub struct UploadResult {
+    pub destinations: BTreeMap<String, DestinationResult>,
+    pub all_success: bool,
+    pub any_success: bool,
+}
+
+impl UploadResult {
+    pub fn from_results(destinations: BTreeMap<String, DestinationResult>) -> Self {
+        let all_success = !destinations.is_empty() && destinations.values().all(|r| r.success);
+        let any_success = destinations.values().any(|r| r.success);
+        Self {
+            destinations,
+            all_success,
+            any_success,
+        }
+    }
+}
+
+struct Destination {
+    config: DestinationConfig,
+    /// `fanout_<key>:<bucket>/<prefix>`, the rclone fs every object path is relative to.
+    fs: String,
+    /// Why it cannot be used, when a secret is missing.
+    unusable: Option<String>,
+}
+
+/// Fan-out over destinations through one rclone daemon.
+pub struct StorageManager {
+    daemon: RcloneDaemon,
+    destinations: Vec<Destination>,
+    transfers: usize,
+}
+
+fn remote_name(key: &str) -> String {
+    format!("fanout_{key}")
+}
+
+/// The rclone environment that defines one destination's remote, secrets included.
+fn remote_env(
+    dest: &DestinationConfig,
+    secrets: &dyn SecretStore,
+) -> Result<Vec<(String, String)>, StorageError> {
+    let prefix = format!("RCLONE_CONFIG_{}_", remote_name(&dest.key).to_uppercase());
+    let p = dest.provider;
+    let mut env = vec![(format!("{prefix}TYPE"), p.backend.to_string())];
+    for (option, value) in p.fixed_options {
+        env.push((
+            format!("{prefix}{}", option.to_uppercase()),
+            value.to_string(),
+        ));
+    }
+    if p.backend == "s3" {
+        if let Some(region) = &dest.region {
+            env.push((format!("{prefix}REGION"), region.clone()));
+        }
+        if let Some(endpoint) = &dest.endpoint {
+            env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
+        }
+        if let Some(class) = &dest.storage_class {
+            env.push((format!("{prefix}STORAGE_CLASS"), class.clone()));
+        }
+    } else if p.backend == "b2" {
+        if let Some(endpoint) = &dest.endpoint {
+            env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
+        }
+    }
+    for secret in p.secrets {
+        let value =
+            secrets
+                .get(&dest.key, secret.field)?
+                .ok_or_else(|| StorageError::MissingSecret {
+                    key: dest.key.clone(),
+                    field: secret.field.to_string(),
+                    env: crate::secrets::EnvSecrets::variable_names(&dest.key, secret.field)
+                        .join(" or "),
+                })?;
+        env.push((
+            format!("{prefix}{}", secret.rclone_option.to_uppercase()),
+            value,
+        ));
+    }
+    Ok(env)
+}
+
+/// Turns rclone's error text into a sentence that says what to do.
+fn explain(dest: &DestinationConfig, raw: &str) -> String {
+    let target = dest
+        .endpoint
+        .clone()
+        .unwrap_or_else(|| dest.provider.label.to_string());
+    let lower = raw.to_lowercase();
+    if lower.contains("invalidaccesskeyid")
+        || lower.contains("signaturedoesnotmatch")
+        || lower.contains("accessdenied")
+        || lower.contains("unauthorized")
+        || lower.contains("bad_auth_token")
+        || lower.contains("401") && dest.provider.backend == "b2"
+    {
+        format!(
+            "{}: the credentials were rejected; check the access key and secret ({raw})",
+            dest.key
+        )
+    } else if lower.contains("nosuchbucket")
+        || lower.contains("directory not found")
+        || lower.contains("bucket not found")
+    {
+        format!(
+            "{}: bucket `{}` does not exist at {target}; create it first",
+            dest.key, dest.bucket_or_path
+        )
+    } else if lower.contains("connection refused")
+        || lower.contains("no such host")
+        || lower.contains("dial tcp")
+        || lower.contains("timeout")
+    {
+        format!(
+            "{}: cannot reach {target}; check the endpoint and your connection ({raw})",
+            dest.key
+        )
+    } else if lower.contains("no space left") {
+        format!("{}: the destination is full ({raw})", dest.key)
+    } else {
+        format!("{}: {raw}", dest.key)
+    }
+}
+
+impl StorageManager {
+    /// Starts the daemon with a remote for every enabled destination whose secrets are found.
+    pub async fn start(
+        config: &Config,
+        secrets: &dyn SecretStore,
+        rclone: &Path,
+        data_dir: &Path,
+    ) -> Result<Self, StorageError> {
+        let mut env = Vec::new();
+        let mut destinations = Vec::new();
+        for dest in config.enabled_destinations() {
+            let unusable = match remote_env(dest, secrets) {
+                Ok(vars) => {
+                    env.extend(vars);
+                    None
+                }
+                Err(StorageError::MissingSecret { .. }) | Err(StorageError::Secret(_)) => Some(
+                    remote_env(dest, secrets)
+                        .err()
+                        .map(|e| e.to_string())
+                        .unwrap_or_default(),
+                ),
+                Err(e) => return Err(e),
+            };
+            destinations.push(Destination {
+                fs: format!("{}:{}", remote_name(&dest.key), dest.root_path()),
+                config: dest.clone(),
+                unusable,
+            });
+        }
+        if let Some(limit) = &config.sync.bandwidth_limit {
+            env.push(("RCLONE_BWLIMIT".into(), limit.clone()));
+        }
+        let daemon = RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?;
+        Ok(Self {
+            daemon,
+            destinations,
+            transfers: config.sync.upload_concurrency,
+        })
+    }
+
+    pub fn daemon(&self) -> &RcloneDaemon {
+        &self.daemon
+    }
+
+    fn destination(&self, key: &str) -> Result<&Destination, StorageError> {
+        self.destinations
+            .iter()
+            .find(|d| d.config.key == key)
+            .ok_or_else(|| StorageError::UnknownDestination(key.to_string()))
+    }
+
+    /// The hash a destination is verified with.
+    pub fn hash_kind(&self, key: &str) -> Result<HashKind, StorageError> {
+        Ok(self.destination(key)?.config.provider.hash)
+    }
+
+    /// Where an object lands, as recorded in the ledger: `<bucket>/<prefix>/<path>`.
+    pub fn remote_path(&self, key: &str, path: &str) -> Result<String, StorageError> {
+        Ok(format!(
+            "{}/{path}",
+            self.destination(key)?.config.root_path()
+        ))
+    }
+
+    /// Keys of the enabled destinations.
+    pub fn get_available_destinations(&self) -> Vec<String> {
+        self.destinations
+            .iter()
+            .map(|d| d.config.key.clone())
+            .collect()
+    }
+
+    /// Checks that a destination is reachable, the credentials work and the bucket exists.
+    pub async fn test_destination(&self, key: &str) -> Result<(), StorageError> {
+        let dest = self.destination(key)?;
+        if let Some(reason) = &dest.unusable {
+            return Err(StorageError::Destination(reason.clone()));
+        }
+        let c = &dest.config;
+        let root = match c.provider.location {
+            Location::Bucket => format!("{}:{}", remote_name(&c.key), c.bucket_or_path),
+            Location::Folder => {
+                self.daemon
+                    .call("operations/mkdir", json!({ "fs": dest.fs, "remote": "" }))
+                    .await
+                    .map_err(|e| StorageError::Destination(explain(c, &e.to_string())))?;
+                dest.fs.clone()
+            }
+        };
+        self.daemon
+            .call("operations/list", json!({ "fs": root, "remote": "", "opt": { "maxDepth": 1, "noModTime": true, "noMimeType": true } }))
+            .await
+            .map_err(|e| StorageError::Destination(explain(c, &e.to_string())))?;
+        Ok(())
+    }
+
+    /// Copies `paths` (relative to `staging`) to one destination in a single rclone job.
+    async fn copy_batch(
+        &self,
+        key: &str,
+        staging: &Path,
+        paths: &[String],
+        group: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), StorageError> {
+        let dest = self.destination(key)?;
+        if let Some(reason) = &dest.unusable {
+            return Err(StorageError::Destination(reason.clone()));
+        }
+        let list_path = staging.join(format!(".files-from-{key}"));
+        let mut list = paths.join("\n");
+        list.push('\n');
+        tokio::fs::write(&list_path, list).await.map_err(|e| {
+            StorageError::Destination(format!("cannot write the transfer list: {e}"))
+        })?;
+        let params = json!({
+            "srcFs": staging.display().to_string(),
+            "dstFs": dest.fs,
+            "_filter": { "FilesFromRaw": [list_path.display().to_string()] },
+            "_config": { "Transfers": self.transfers, "Checkers": self.transfers * 2 },
+        });
+        let result = self
+            .daemon
+            .run_job("sync/copy", params, group, cancel)
+            .await;
+        let _ = tokio::fs::remove_file(&list_path).await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(RcloneError::Failed(msg)) => {
+                Err(StorageError::Destination(explain(&dest.config, &msg)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Copies one staged file to one destination.
+    async fn copy_one(
+        &self,
+        key: &str,
+        staging: &Path,
+        path: &str,
+        group: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), StorageError> {
+        let dest = self.destination(key)?;
+        if let Some(reason) = &dest.unusable {
+            return Err(StorageError::Destination(reason.clone()));
+        }
+        let params = json!({
+            "srcFs": staging.display().to_string(),
+            "srcRemote": path,
+            "dstFs": dest.fs,
+            "dstRemote": path,
+        });
+        match self
+            .daemon
+            .run_job("operations/copyfile", params, group, cancel)
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(RcloneError::Failed(msg)) => {
+                Err(StorageError::Destination(explain(&dest.config, &msg)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Uploads staged files to one destination: one rclone job for a batch, a single-file
+    /// copy for one file.
+    pub async fn upload_to(
+        &self,
+        key: &str,
+        staging: &Path,
+        paths: &[String],
+        group: &str,
+        cancel: &CancellationToken,
+    ) -> Result<(), StorageError> {
+        match paths {
+            [] => Ok(()),
+            [one] => self.copy_one(key, staging, one, group, cancel).await,
+            many => self.copy_batch(key, staging, many, group, cancel).await,
+        }
+    }
+
+    /// Uploads staged files to the given destinations concurrently. Each destination's
+    /// outcome is independent of the others.
+    pub async fn upload(
+        &self,
+        staging: &Path,
+        paths: &[String],
+        destinations: &[String],
+        group: &str,
+        cancel: &CancellationToken,
+    ) -> UploadOutcome {
+        let jobs = destinations.iter().map(|key| async move {
+            (
+                key.clone(),
+                self.upload_to(key, staging, paths, group, cancel).await,
+            )
+        });
+        UploadOutcome(futures::future::join_all(jobs).await.into_iter().collect())
+    }
+
+    /// Seed-style single-file upload returning per-destination results.
+    pub async fn upload_file(
+        &self,
+        staging: &Path,
+        path: &str,
+        destinations: &[String],
+    ) -> UploadResult {
+        let outcome = self
+            .upload(
+                staging,
+                &[path.to_string()],
+                destinations,
+                "upload_file",
+                &CancellationToken::new(),
+            )
+            .await;
+        outcome.summary()
+    }
+
+    /// Lists the files directly in `dir` at a destination, with sizes and hashes.
+    pub async fn list_objects(
+        &self,
+        key: &str,
+        dir: &str,
+    ) -> Result<HashMap<String, ObjectInfo>, StorageError> {
+        let dest = self.destination(key)?;
+        let hash = dest.config.provider.hash.rclone_name();
+        let params = json!({
+            "fs": dest.fs,
+            "remote": dir,
+            "opt": { "showHash": true, "hashTypes": [hash], "filesOnly": true, "noModTime": true, "noMimeType": true },
+        });
+        let listing = match self.daemon.call("operations/list", params).await {
+            Ok(v) => v,
+            Err(RcloneError::Failed(msg)) if msg.contains("directory not found") => {
+                return Ok(HashMap::new())
+            }
+            Err(RcloneError::Failed(msg)) => {
+                return Err(StorageError::Destination(explain(&dest.config, &msg)))
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let mut out = HashMap::new();
+        for item in listing
+            .get("list")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(name) = item.get("Name").and_then(Value::as_str) else {
+                continue;
+            };
+            let size = item.get("Size").and_then(Value::as_i64).unwrap_or(-1);
+            let hash = item
+                .get("Hashes")
+                .and_then(|h| h.get(hash))
+                .and_then(Value::as_str)
+                .filter(|h| !h.is_empty())
+                .map(str::to_lowercase);
+            out.insert(name.to_string(), ObjectInfo { size, hash });
+        }
+        Ok(out)
+    }
+
+    /// Whether one object exists at a destination, and its size and hash.
+    pub async fn check_file_exists(
+        &self,
+        key: &str,
+        path: &str,
+    ) -> Result<Option<ObjectInfo>, StorageError> {
+        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+        Ok(self.list_objects(key, dir).await?.remove(name))
+    }
+
+    pub async fn shutdown(&self) {
+        self.daemon.shutdown().await;
+    }
+}
+
+/// Raw per-destination outcomes of an upload.
+pub struct UploadOutcome(pub Vec<(String, Result<(), StorageError>)>);
+
+impl UploadOutcome {
+    pub fn summary(&self) -> UploadResult {
+        UploadResult::from_results(
+            self.0
+                .iter()
+                .map(|(k, r)| {
+                    (
+                        k.clone(),
+                        DestinationResult {
+                            success: r.is_ok(),
+                            error: r.as_ref().err().map(|e| e.to_string()),
+                        },
+                    )
+                })
+                .collect(),
+        )
+    }
+}
+
+/// Every configured destination with whether its secrets are available.
+pub fn describe_destinations(config: &Config, secrets: &dyn SecretStore) -> Vec<DestinationInfo> {
+    config
+        .destinations
+        .iter()
+        .map(|d| DestinationInfo {
+            key: d.key.clone(),
+            name: d.provider.label.to_string(),
+            icon: d.provider.icon.to_string(),
+            provider: d.provider.type_name.to_string(),
+            enabled: d.enabled,
+            configured: remote_env(d, secrets).is_ok(),
+            location: match d.provider.location {
+                Location::Bucket => format!(
+                    "{}{}",
+                    d.root_path(),
+                    d.endpoint
+                        .as_deref()
+                        .map(|e| format!(" at {e}"))
+                        .unwrap_or_default()
+                ),
+                Location::Folder => d.root_path(),
+            },
+        })
+        .collect()
+}
+
+/// Files staged for upload live here, laid out as their remote paths.
+pub fn staging_dir(data_dir: &Path, run_id: i64) -> PathBuf {
+    data_dir.join("staging").join(format!("run-{run_id}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secrets::MemorySecrets;
+
+    #[test]
+    fn remotes_carry_secrets_in_the_environment_named_after_the_destination() {
+        let config = Config::parse(
+            "destinations:\n  nas:\n    type: s3_compatible\n    enabled: true\n    bucket: b\n    endpoint: http://127.0.0.1:9\n",
+            "t",
+        )
+        .unwrap();
+        let secrets = MemorySecrets::default();
+        let dest = config.destination("nas").unwrap();
+        assert!(matches!(
+            remote_env(dest, &secrets),
+            Err(StorageError::MissingSecret { .. })
+        ));
+        secrets.set("nas", "access_key_id", "AKID");
+        secrets.set("nas", "secret_access_key", "SECRET");
+        let env: HashMap<String, String> =
+            remote_env(dest, &secrets).unwrap().into_iter().collect();
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_TYPE"], "s3");
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_PROVIDER"], "Other");
+        assert_eq!(
+            env["RCLONE_CONFIG_FANOUT_NAS_ENDPOINT"],
+            "http://127.0.0.1:9"
+        );
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_SECRET_ACCESS_KEY"], "SECRET");
+    }
+
+    #[test]
+    fn b2_keys_become_account_and_key() {
+        let config = Config::parse(
+            "destinations:\n  backblaze_b2:\n    enabled: true\n    bucket: b\n",
+            "t",
+        )
+        .unwrap();
+        let secrets = MemorySecrets::default();
+        secrets.set("backblaze_b2", "access_key_id", "id");
+        secrets.set("backblaze_b2", "secret_access_key", "key");
+        let env: HashMap<String, String> =
+            remote_env(config.destination("backblaze_b2").unwrap(), &secrets)
+                .unwrap()
+                .into_iter()
+                .collect();
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_TYPE"], "b2");
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_ACCOUNT"], "id");
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_KEY"], "key");
+    }
+
+    #[test]
+    fn all_and_any_success_follow_the_seed() {
+        let ok = DestinationResult {
+            success: true,
+            error: None,
+        };
+        let bad = DestinationResult {
+            success: false,
+            error: Some("x".into()),
+        };
+        let mixed = UploadResult::from_results(
+            [("a".to_string(), ok.clone()), ("b".to_string(), bad)].into(),
+        );
+        assert!(!mixed.all_success && mixed.any_success);
+        let good = UploadResult::from_results([("a".to_string(), ok)].into());
+        assert!(good.all_success && good.any_success);
+    }
+}

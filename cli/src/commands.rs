@@ -1,0 +1,210 @@
+//! The small commands: destinations, policies, status and files.
+
+use std::process::ExitCode;
+
+use fanout_core::db::{FileQuery, SyncStatus};
+use fanout_core::Engine;
+use serde_json::json;
+
+use crate::{DestinationsAction, DestinationsArgs, FilesArgs, PolicyCommand};
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+pub async fn destinations(engine: &Engine, args: DestinationsArgs) -> anyhow::Result<ExitCode> {
+    match args.action {
+        None => {
+            let list = engine.destinations();
+            if args.json {
+                print_json(&list)?;
+            } else {
+                for d in list {
+                    let state = match (d.enabled, d.configured) {
+                        (false, _) => "disabled",
+                        (true, true) => "ready",
+                        (true, false) => "needs keys",
+                    };
+                    println!("{:<16} {:<14} {:<11} {}", d.key, d.name, state, d.location);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(DestinationsAction::Test { key }) => {
+            let keys: Vec<String> = match key {
+                Some(k) => vec![k],
+                None => engine
+                    .config
+                    .enabled_destinations()
+                    .map(|d| d.key.clone())
+                    .collect(),
+            };
+            let mut all_ok = true;
+            let mut first_error = None;
+            for key in keys {
+                match engine.test_destination(&key).await {
+                    Ok(()) => println!("{key}: ok"),
+                    Err(e) => {
+                        all_ok = false;
+                        first_error.get_or_insert(e.to_string());
+                        println!("{key}: FAILED: {e}");
+                    }
+                }
+            }
+            match first_error {
+                Some(e) if !all_ok => Err(anyhow::anyhow!(e)),
+                _ => Ok(ExitCode::SUCCESS),
+            }
+        }
+    }
+}
+
+pub async fn policy(engine: &Engine, command: PolicyCommand) -> anyhow::Result<ExitCode> {
+    let (verb, policy) = match command {
+        PolicyCommand::List(flag) => {
+            let policies = engine.policies().await?;
+            if flag.json {
+                print_json(&policies)?;
+            } else if policies.is_empty() {
+                println!("No folder policies yet: `fanout policy add FOLDER --to DESTINATION`.");
+            } else {
+                for p in policies {
+                    let mut flags = Vec::new();
+                    if !p.recursive {
+                        flags.push("direct children only");
+                    }
+                    if !p.enabled {
+                        flags.push("disabled: excluded");
+                    }
+                    let flags = if flags.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", flags.join(", "))
+                    };
+                    println!(
+                        "{} → {}{flags}   [{}]",
+                        p.folder_path,
+                        p.destinations.join(", "),
+                        p.folder_id
+                    );
+                }
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+        PolicyCommand::Add {
+            folder,
+            to,
+            no_recursive,
+        } => (
+            "added",
+            engine.add_policy(&folder, &to, !no_recursive).await?,
+        ),
+        PolicyCommand::Update {
+            folder,
+            to,
+            recursive,
+            no_recursive,
+        } => {
+            let recursion = if recursive {
+                Some(true)
+            } else if no_recursive {
+                Some(false)
+            } else {
+                None
+            };
+            (
+                "updated",
+                engine
+                    .update_policy(&folder, to.as_deref(), recursion)
+                    .await?,
+            )
+        }
+        PolicyCommand::Remove { folder } => ("removed", engine.remove_policy(&folder).await?),
+        PolicyCommand::Enable { folder } => {
+            ("enabled", engine.set_policy_enabled(&folder, true).await?)
+        }
+        PolicyCommand::Disable { folder } => {
+            ("disabled", engine.set_policy_enabled(&folder, false).await?)
+        }
+    };
+    println!(
+        "Policy {verb}: {} → {}",
+        policy.folder_path,
+        policy.destinations.join(", ")
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
+    let stats = engine.stats().await?;
+    let runs = engine.recent_runs(5).await?;
+    if as_json {
+        print_json(&json!({ "destinations": stats, "recent_runs": runs }))?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if stats.is_empty() {
+        println!("Nothing backed up yet.");
+    }
+    for s in &stats {
+        println!(
+            "{:<16} synced {:>6}  pending {:>5}  failed {:>5}  {:>10}  last sync {}",
+            s.destination,
+            s.synced,
+            s.pending,
+            s.failed,
+            crate::progress::human_bytes(s.synced_bytes.max(0) as u64),
+            s.last_sync.as_deref().unwrap_or("never")
+        );
+    }
+    for r in &runs {
+        println!(
+            "run {:>4}  {}  {:<10} {} pairs copied, {} failed",
+            r.id, r.started_at, r.status, r.pairs_synced, r.pairs_failed
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode> {
+    let status = match args.status.as_deref() {
+        None => None,
+        Some(s) => Some(SyncStatus::parse(s).ok_or_else(|| {
+            anyhow::anyhow!("--status must be synced, pending or failed, not `{s}`")
+        })?),
+    };
+    let page = engine
+        .files(&FileQuery {
+            destination: args.destination,
+            status,
+            search: args.search,
+            offset: args.offset,
+            limit: args.limit,
+        })
+        .await?;
+    if args.json {
+        print_json(&page)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for row in &page.rows {
+        let badges: Vec<String> = row
+            .destinations
+            .iter()
+            .map(|d| format!("{}:{}", d.destination, d.status))
+            .collect();
+        println!("{}  [{}]", row.drive_path, badges.join(" "));
+        for d in row
+            .destinations
+            .iter()
+            .filter(|d| d.status == SyncStatus::Failed)
+        {
+            println!(
+                "    {} failed: {}",
+                d.destination,
+                d.error_message.as_deref().unwrap_or("unknown error")
+            );
+        }
+    }
+    println!("{} of {} files", page.rows.len(), page.total);
+    Ok(ExitCode::SUCCESS)
+}

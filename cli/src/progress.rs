@@ -1,0 +1,123 @@
+//! `fanout sync`: a progress bar on a terminal, JSON with `--json`, Ctrl-C cancels.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use fanout_core::sync::{SyncEvent, SyncOptions, SyncSummary};
+use fanout_core::Engine;
+use indicatif::{ProgressBar, ProgressStyle};
+use tokio_util::sync::CancellationToken;
+
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+pub async fn sync(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
+    let summary = run_with_progress(engine, as_json).await?;
+    if as_json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    Ok(if summary.all_success {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(3)
+    })
+}
+
+pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<SyncSummary> {
+    let cancel = CancellationToken::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let ctrl_c = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        })
+    };
+    let bar = (!quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} files  {prefix}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_message("listing Drive");
+        bar
+    });
+    let bar_task = {
+        let bar = bar.clone();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                let Some(bar) = &bar else { continue };
+                match event {
+                    SyncEvent::Listed { items } => {
+                        bar.set_message(format!("{items} Drive items listed"))
+                    }
+                    SyncEvent::Planned { files, .. } => {
+                        bar.set_length(files as u64);
+                        bar.set_message("backing up");
+                    }
+                    SyncEvent::Progress(p) => {
+                        bar.set_position(p.files_done);
+                        let per_dest: Vec<String> = p
+                            .destinations
+                            .iter()
+                            .map(|(k, d)| format!("{k} {}/{}", d.synced, d.pairs_total))
+                            .collect();
+                        bar.set_prefix(format!(
+                            "{} downloaded  {}",
+                            human_bytes(p.bytes_downloaded),
+                            per_dest.join("  ")
+                        ));
+                    }
+                    SyncEvent::Started { .. } | SyncEvent::Finished(_) => {}
+                }
+            }
+        })
+    };
+    let result = engine
+        .sync(SyncOptions {
+            cancel,
+            progress: Some(tx),
+        })
+        .await;
+    let _ = bar_task.await;
+    ctrl_c.abort();
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    Ok(result?)
+}
+
+fn print_summary(summary: &SyncSummary) {
+    println!(
+        "Sync {} ({} files planned, {} downloaded, {} skipped by policy).",
+        summary.status,
+        summary.files_planned,
+        human_bytes(summary.bytes_downloaded),
+        summary.files_skipped
+    );
+    for (key, d) in &summary.destinations {
+        println!(
+            "  {key:<16} {} synced ({} copied now), {} failed, {} pending",
+            d.synced, d.transferred, d.failed, d.pending
+        );
+    }
+    for e in &summary.errors {
+        println!("  error: {e}");
+    }
+}

@@ -1,0 +1,349 @@
+//! The one API every caller uses: the CLI, the desktop shell and the tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::config::{Config, ConfigError};
+use crate::db::{Database, DbError, DestinationStats, FilePage, FileQuery, RunRecord};
+use crate::drive::{DriveClient, DriveError, DriveFile};
+use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
+use crate::rclone::{locate_binary, RcloneError};
+use crate::secrets::{SecretError, SecretStore};
+use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
+use crate::sync::{
+    run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    #[error(transparent)]
+    Policy(#[from] PolicyError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Rclone(#[from] RcloneError),
+    #[error(
+        "not signed in to Google: run `fanout auth google` (or set FANOUT_GOOGLE_ACCESS_TOKEN)"
+    )]
+    NotSignedIn,
+    #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
+    RcloneMissing,
+    #[error("cannot use the data folder {path}: {source}")]
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Fanout's engine over one data folder.
+pub struct Engine {
+    pub config: Config,
+    db: Database,
+    data_dir: PathBuf,
+    secrets: Arc<dyn SecretStore>,
+}
+
+impl Engine {
+    /// Opens the data folder (database included), creating it if needed.
+    pub async fn open(
+        config: Config,
+        data_dir: &Path,
+        secrets: Arc<dyn SecretStore>,
+    ) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
+            path: data_dir.to_path_buf(),
+            source,
+        })?;
+        let db = Database::open(&data_dir.join("fanout.db")).await?;
+        Ok(Self {
+            config,
+            db,
+            data_dir: data_dir.to_path_buf(),
+            secrets,
+        })
+    }
+
+    pub fn db(&self) -> &Database {
+        &self.db
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// A Drive client signed in with the stored access token.
+    pub fn drive(&self) -> Result<DriveClient, EngineError> {
+        let token = self
+            .secrets
+            .get("google", "access_token")?
+            .ok_or(EngineError::NotSignedIn)?;
+        Ok(DriveClient::new(&self.config.google.drive_url, &token)?)
+    }
+
+    fn rclone_binary(&self) -> Result<PathBuf, EngineError> {
+        locate_binary(self.config.rclone_path.as_deref()).ok_or(EngineError::RcloneMissing)
+    }
+
+    /// Starts the rclone daemon with every enabled destination.
+    pub async fn storage(&self) -> Result<StorageManager, EngineError> {
+        let rclone = self.rclone_binary()?;
+        Ok(
+            StorageManager::start(&self.config, self.secrets.as_ref(), &rclone, &self.data_dir)
+                .await?,
+        )
+    }
+
+    /// Every configured destination, with whether its keys are available.
+    pub fn destinations(&self) -> Vec<DestinationInfo> {
+        describe_destinations(&self.config, self.secrets.as_ref())
+    }
+
+    /// Tests one destination's connection, credentials and bucket.
+    pub async fn test_destination(&self, key: &str) -> Result<(), EngineError> {
+        let dest = self
+            .config
+            .destination(key)
+            .ok_or_else(|| StorageError::UnknownDestination(key.to_string()))?;
+        if !dest.enabled {
+            return Err(StorageError::Disabled(key.to_string()).into());
+        }
+        let storage = self.storage().await?;
+        let result = storage.test_destination(key).await;
+        storage.shutdown().await;
+        Ok(result?)
+    }
+
+    // ---- policies ---------------------------------------------------------------------------
+
+    pub async fn policies(&self) -> Result<Vec<FolderPolicy>, EngineError> {
+        Ok(self.db.get_all_folder_policies().await?)
+    }
+
+    fn configured_destinations(&self) -> Vec<(String, bool)> {
+        self.config
+            .destinations
+            .iter()
+            .map(|d| (d.key.clone(), d.enabled))
+            .collect()
+    }
+
+    /// Finds a Drive folder by ID or by path from My Drive (`Work/Reports`).
+    pub async fn resolve_folder(&self, folder: &str) -> Result<(DriveFile, String), EngineError> {
+        let drive = self.drive()?;
+        if !folder.contains('/') {
+            match drive.get_file(folder).await {
+                Ok(f) if f.is_folder() && !f.trashed => {
+                    let path = self.folder_path(&drive, &f).await?;
+                    return Ok((f, path));
+                }
+                Ok(_) | Err(DriveError::NotFound(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut parent = drive.root_id().await?;
+        let mut found: Option<DriveFile> = None;
+        for name in folder
+            .trim_matches('/')
+            .split('/')
+            .filter(|c| !c.is_empty())
+        {
+            let matches = drive.find_child_folders(&parent, name).await?;
+            match matches.len() {
+                0 => return Err(PolicyError::FolderNotFound(folder.to_string()).into()),
+                1 => {}
+                n => {
+                    return Err(PolicyError::AmbiguousPath {
+                        path: folder.to_string(),
+                        count: n,
+                        ids: matches
+                            .iter()
+                            .map(|m| m.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                    }
+                    .into())
+                }
+            }
+            let next = matches
+                .into_iter()
+                .next()
+                .ok_or_else(|| PolicyError::FolderNotFound(folder.to_string()))?;
+            parent = next.id.clone();
+            found = Some(next);
+        }
+        let folder_file = found.ok_or_else(|| PolicyError::FolderNotFound(folder.to_string()))?;
+        let path = self.folder_path(&drive, &folder_file).await?;
+        Ok((folder_file, path))
+    }
+
+    async fn folder_path(
+        &self,
+        drive: &DriveClient,
+        folder: &DriveFile,
+    ) -> Result<String, EngineError> {
+        let root = drive.root_id().await?;
+        let mut names = vec![folder.name.clone()];
+        let mut parent = folder.parents.first().cloned();
+        while let Some(id) = parent {
+            if id == root || names.len() > 100 {
+                break;
+            }
+            let f = drive.get_file(&id).await?;
+            names.push(f.name.clone());
+            parent = f.parents.first().cloned();
+        }
+        names.reverse();
+        Ok(names.join("/"))
+    }
+
+    /// Finds the stored policy a user means: by folder ID, or by its path.
+    pub async fn find_policy(&self, folder: &str) -> Result<FolderPolicy, EngineError> {
+        let policies = self.db.get_all_folder_policies().await?;
+        let wanted = folder.trim_matches('/');
+        policies
+            .into_iter()
+            .find(|p| p.folder_id == folder || p.folder_path == wanted)
+            .ok_or_else(|| PolicyError::NoSuchPolicy(folder.to_string()).into())
+    }
+
+    /// Adds a policy after checking the destinations and that the folder exists.
+    pub async fn add_policy(
+        &self,
+        folder: &str,
+        destinations: &[String],
+        recursive: bool,
+    ) -> Result<FolderPolicy, EngineError> {
+        validate_destinations(destinations, &self.configured_destinations())?;
+        let (file, path) = self.resolve_folder(folder).await?;
+        let policy = FolderPolicy {
+            folder_id: file.id.clone(),
+            folder_name: file.name.clone(),
+            folder_path: path,
+            destinations: destinations.to_vec(),
+            recursive,
+            enabled: true,
+            created_at: String::new(),
+            updated_at: String::new(),
+        };
+        if !self.db.add_folder_policy(&policy).await? {
+            return Err(PolicyError::AlreadyExists(policy.folder_path).into());
+        }
+        self.find_policy(&file.id).await
+    }
+
+    pub async fn update_policy(
+        &self,
+        folder: &str,
+        destinations: Option<&[String]>,
+        recursive: Option<bool>,
+    ) -> Result<FolderPolicy, EngineError> {
+        let current = self.find_policy(folder).await?;
+        let destinations = destinations
+            .map(<[String]>::to_vec)
+            .unwrap_or(current.destinations.clone());
+        validate_destinations(&destinations, &self.configured_destinations())?;
+        self.db
+            .update_folder_policy(
+                &current.folder_id,
+                &destinations,
+                recursive.unwrap_or(current.recursive),
+            )
+            .await?;
+        self.find_policy(&current.folder_id).await
+    }
+
+    pub async fn remove_policy(&self, folder: &str) -> Result<FolderPolicy, EngineError> {
+        let current = self.find_policy(folder).await?;
+        self.db.remove_folder_policy(&current.folder_id).await?;
+        Ok(current)
+    }
+
+    pub async fn set_policy_enabled(
+        &self,
+        folder: &str,
+        enabled: bool,
+    ) -> Result<FolderPolicy, EngineError> {
+        let current = self.find_policy(folder).await?;
+        self.db
+            .toggle_folder_enabled(&current.folder_id, enabled)
+            .await?;
+        self.find_policy(&current.folder_id).await
+    }
+
+    // ---- sync -------------------------------------------------------------------------------
+
+    /// Lists Drive and returns what a sync would transfer, without transferring.
+    pub async fn plan(&self) -> Result<SyncPlan, EngineError> {
+        let drive = self.drive()?;
+        let storage = self.storage().await?;
+        let ctx = SyncContext {
+            config: &self.config,
+            db: &self.db,
+            drive: &drive,
+            storage: &storage,
+            data_dir: &self.data_dir,
+        };
+        let plan = crate::sync::refresh_and_plan(&ctx, &ProgressReporter::new(None)).await;
+        storage.shutdown().await;
+        Ok(plan?)
+    }
+
+    /// Runs one sync: progress goes to `options.progress`, `options.cancel` stops it.
+    pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
+        let drive = self.drive()?;
+        let storage = self.storage().await?;
+        let ctx = SyncContext {
+            config: &self.config,
+            db: &self.db,
+            drive: &drive,
+            storage: &storage,
+            data_dir: &self.data_dir,
+        };
+        let summary = run_sync(&ctx, options).await;
+        storage.shutdown().await;
+        Ok(summary?)
+    }
+
+    // ---- reading the ledger -----------------------------------------------------------------
+
+    pub async fn stats(&self) -> Result<Vec<DestinationStats>, EngineError> {
+        Ok(self.db.destination_stats().await?)
+    }
+
+    pub async fn files(&self, query: &FileQuery) -> Result<FilePage, EngineError> {
+        Ok(self.db.list_files(query).await?)
+    }
+
+    pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, EngineError> {
+        Ok(self.db.recent_runs(limit).await?)
+    }
+
+    pub async fn close(&self) {
+        self.db.close().await;
+    }
+}
+
+/// Where Fanout keeps its data when not told otherwise.
+pub fn default_data_dir() -> PathBuf {
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("fanout")
+}
+
+/// Where Fanout looks for config.yaml when not told otherwise.
+pub fn default_config_path() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("fanout")
+        .join("config.yaml")
+}

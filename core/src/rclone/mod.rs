@@ -1,0 +1,321 @@
+//! The rclone daemon: one `rclone rcd` per run, driven over its remote-control API.
+//!
+//! The daemon listens on 127.0.0.1 on a random port with random rc credentials. Its remotes
+//! and credentials reach it through its environment (`RCLONE_CONFIG_<REMOTE>_<OPTION>`), so no
+//! secret is ever in a process argument or a plaintext rclone.conf. All rc calls live here.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rand::distr::{Alphanumeric, SampleString};
+use serde_json::{json, Value};
+use tokio::process::{Child, Command};
+use tokio::sync::Mutex;
+use tokio_util::sync::CancellationToken;
+
+const READY_TIMEOUT: Duration = Duration::from_secs(20);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RcloneError {
+    #[error(
+        "cannot start rclone at {path}: {source}; run scripts/fetch-rclone or set FANOUT_RCLONE"
+    )]
+    Spawn {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("rclone did not become ready within {0:?}; see its log at {1}")]
+    NotReady(Duration, String),
+    #[error("the rclone daemon stopped unexpectedly; its work will be retried")]
+    DaemonDied,
+    #[error("{0}")]
+    Failed(String),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+struct Running {
+    child: Child,
+    url: String,
+    user: String,
+    pass: String,
+}
+
+/// A running `rclone rcd`, restarted on demand if it dies.
+pub struct RcloneDaemon {
+    binary: PathBuf,
+    env: Vec<(String, String)>,
+    log_path: PathBuf,
+    http: reqwest::Client,
+    running: Mutex<Option<Running>>,
+}
+
+impl std::fmt::Debug for RcloneDaemon {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RcloneDaemon")
+            .field("binary", &self.binary)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RcloneDaemon {
+    /// Starts the daemon. `env` holds remote definitions (and their secrets); `log_path` gets
+    /// rclone's own log.
+    pub async fn start(
+        binary: &Path,
+        env: Vec<(String, String)>,
+        log_path: &Path,
+    ) -> Result<Self, RcloneError> {
+        let http = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .map_err(|e| RcloneError::Failed(e.to_string()))?;
+        let daemon = Self {
+            binary: binary.to_path_buf(),
+            env,
+            log_path: log_path.to_path_buf(),
+            http,
+            running: Mutex::new(None),
+        };
+        {
+            let mut running = daemon.running.lock().await;
+            *running = Some(daemon.spawn().await?);
+        }
+        Ok(daemon)
+    }
+
+    async fn spawn(&self) -> Result<Running, RcloneError> {
+        let port = free_port()
+            .map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
+        let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
+        let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log_path)
+            .map_err(|source| RcloneError::Spawn {
+                path: self.log_path.clone(),
+                source,
+            })?;
+        let mut command = Command::new(&self.binary);
+        command
+            .arg("rcd")
+            .arg("--rc-addr")
+            .arg(format!("127.0.0.1:{port}"))
+            .env("RCLONE_RC_USER", &user)
+            .env("RCLONE_RC_PASS", &pass)
+            // A config path that never exists: rclone must not read or write a config file.
+            .env("RCLONE_CONFIG", self.log_path.with_extension("no-config"))
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .kill_on_drop(true);
+        let child = command.spawn().map_err(|source| RcloneError::Spawn {
+            path: self.binary.clone(),
+            source,
+        })?;
+        let mut running = Running {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            user,
+            pass,
+        };
+        let deadline = Instant::now() + READY_TIMEOUT;
+        loop {
+            if let Ok(Some(status)) = running.child.try_wait() {
+                return Err(RcloneError::Failed(format!(
+                    "rclone exited at start ({status}); see its log at {}",
+                    self.log_path.display()
+                )));
+            }
+            if self.post(&running, "rc/noop", &json!({})).await.is_ok() {
+                return Ok(running);
+            }
+            if Instant::now() > deadline {
+                let _ = running.child.start_kill();
+                return Err(RcloneError::NotReady(
+                    READY_TIMEOUT,
+                    self.log_path.display().to_string(),
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn post(
+        &self,
+        running: &Running,
+        method: &str,
+        params: &Value,
+    ) -> Result<Value, CallError> {
+        let response = self
+            .http
+            .post(format!("{}/{method}", running.url))
+            .basic_auth(&running.user, Some(&running.pass))
+            .json(params)
+            .send()
+            .await
+            .map_err(|e| CallError::Transport(e.to_string()))?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| CallError::Transport(e.to_string()))?;
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let message = body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown rclone error");
+            Err(CallError::Rc(message.to_string()))
+        }
+    }
+
+    /// Makes one rc call. If the daemon has died, says so (callers restart it).
+    pub async fn call(&self, method: &str, params: Value) -> Result<Value, RcloneError> {
+        let mut guard = self.running.lock().await;
+        let Some(running) = guard.as_mut() else {
+            return Err(RcloneError::DaemonDied);
+        };
+        match self.post(running, method, &params).await {
+            Ok(v) => Ok(v),
+            Err(CallError::Rc(message)) => Err(RcloneError::Failed(message)),
+            Err(CallError::Transport(message)) => {
+                if !matches!(running.child.try_wait(), Ok(None)) {
+                    *guard = None;
+                    return Err(RcloneError::DaemonDied);
+                }
+                Err(RcloneError::Failed(format!(
+                    "rclone rc call {method} failed: {message}"
+                )))
+            }
+        }
+    }
+
+    /// Restarts the daemon if it is not running. Returns true if it had to.
+    pub async fn ensure_running(&self) -> Result<bool, RcloneError> {
+        let mut guard = self.running.lock().await;
+        let alive = match guard.as_mut() {
+            Some(running) => matches!(running.child.try_wait(), Ok(None)),
+            None => false,
+        };
+        if alive {
+            return Ok(false);
+        }
+        tracing::warn!("rclone daemon is gone; starting a new one");
+        *guard = Some(self.spawn().await?);
+        Ok(true)
+    }
+
+    /// The daemon's process ID, for tests and diagnostics.
+    pub async fn pid(&self) -> Option<u32> {
+        self.running
+            .lock()
+            .await
+            .as_ref()
+            .and_then(|r| r.child.id())
+    }
+
+    /// Runs an rc method as an async job in `group`, polling until it ends or is cancelled.
+    pub async fn run_job(
+        &self,
+        method: &str,
+        mut params: Value,
+        group: &str,
+        cancel: &CancellationToken,
+    ) -> Result<Value, RcloneError> {
+        if let Some(obj) = params.as_object_mut() {
+            obj.insert("_async".into(), json!(true));
+            obj.insert("_group".into(), json!(group));
+        }
+        let started = self.call(method, params).await?;
+        let job_id = started
+            .get("jobid")
+            .and_then(Value::as_i64)
+            .ok_or_else(|| {
+                RcloneError::Failed(format!("rclone did not start a job for {method}"))
+            })?;
+        let mut wait = Duration::from_millis(10);
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => {
+                    let _ = self.call("job/stop", json!({ "jobid": job_id })).await;
+                    return Err(RcloneError::Cancelled);
+                }
+                _ = tokio::time::sleep(wait) => {}
+            }
+            wait = (wait * 2).min(Duration::from_millis(200));
+            let status = self.call("job/status", json!({ "jobid": job_id })).await?;
+            if status.get("finished").and_then(Value::as_bool) == Some(true) {
+                if status.get("success").and_then(Value::as_bool) == Some(true) {
+                    return Ok(status.get("output").cloned().unwrap_or(Value::Null));
+                }
+                let error = status
+                    .get("error")
+                    .and_then(Value::as_str)
+                    .unwrap_or("job failed");
+                return Err(RcloneError::Failed(error.to_string()));
+            }
+        }
+    }
+
+    /// Bytes transferred so far by the jobs of one group.
+    pub async fn transferred_bytes(&self, group: &str) -> Result<u64, RcloneError> {
+        let stats = self.call("core/stats", json!({ "group": group })).await?;
+        Ok(stats.get("bytes").and_then(Value::as_u64).unwrap_or(0))
+    }
+
+    /// Stops the daemon (it is also killed if this value is dropped).
+    pub async fn shutdown(&self) {
+        let mut guard = self.running.lock().await;
+        if let Some(mut running) = guard.take() {
+            let _ = self.post(&running, "core/quit", &json!({})).await;
+            if tokio::time::timeout(Duration::from_secs(3), running.child.wait())
+                .await
+                .is_err()
+            {
+                let _ = running.child.kill().await;
+            }
+        }
+    }
+}
+
+enum CallError {
+    Transport(String),
+    Rc(String),
+}
+
+/// A TCP port on 127.0.0.1 that was free a moment ago.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Finds the rclone binary: an explicit path, `FANOUT_RCLONE`, next to the running
+/// executable (how the desktop app bundles it), or the repository's fetched copy.
+pub fn locate_binary(configured: Option<&Path>) -> Option<PathBuf> {
+    if let Some(path) = configured {
+        return Some(path.to_path_buf());
+    }
+    if let Some(path) = std::env::var_os("FANOUT_RCLONE").filter(|p| !p.is_empty()) {
+        return Some(PathBuf::from(path));
+    }
+    let triple_name = format!("rclone-{}", env!("FANOUT_TARGET_TRIPLE"));
+    let mut candidates = Vec::new();
+    if let Ok(exe) = std::env::current_exe() {
+        if let Some(dir) = exe.parent() {
+            candidates.push(dir.join("rclone"));
+            candidates.push(dir.join(&triple_name));
+        }
+    }
+    candidates.push(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../src-tauri/binaries")
+            .join(&triple_name),
+    );
+    candidates.into_iter().find(|p| p.is_file())
+}

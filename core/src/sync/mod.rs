@@ -1,0 +1,286 @@
+//! The sync service: list Drive under the policy folders, plan from policies × ledger, then
+//! download once, fan out, verify and record (design §4).
+
+pub mod listing;
+pub mod plan;
+pub mod progress;
+mod transfer;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Mutex;
+
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::db::{Database, DbError, RunCounts, SyncStatus};
+use crate::drive::{DriveClient, DriveError};
+use crate::policy::FolderPolicy;
+use crate::rclone::RcloneError;
+use crate::storage::{staging_dir, StorageError, StorageManager};
+
+pub use plan::{plan_sync, PlannedFile, SyncPlan};
+pub use progress::{DestinationProgress, ProgressReporter, ProgressSnapshot, SyncEvent};
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Db(#[from] DbError),
+    #[error(transparent)]
+    Drive(#[from] DriveError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    Rclone(#[from] RcloneError),
+    #[error("cannot use the staging folder: {0}")]
+    Staging(String),
+}
+
+/// One destination's state after a run, over every pair its policies ask for.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct DestinationSummary {
+    pub synced: u64,
+    pub failed: u64,
+    pub pending: u64,
+    /// Pairs this run copied and verified.
+    pub transferred: u64,
+    pub bytes_uploaded: u64,
+    /// Every pair of this destination is synced.
+    pub success: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncSummary {
+    pub run_id: i64,
+    /// succeeded, partial, failed or cancelled.
+    pub status: String,
+    pub files_planned: u64,
+    pub pairs_planned: u64,
+    pub files_skipped: u64,
+    pub bytes_downloaded: u64,
+    pub destinations: BTreeMap<String, DestinationSummary>,
+    pub all_success: bool,
+    pub any_success: bool,
+    /// A sample of distinct errors, for the person reading the result.
+    pub errors: Vec<String>,
+}
+
+/// How a caller steers a run.
+#[derive(Debug, Clone, Default)]
+pub struct SyncOptions {
+    pub cancel: CancellationToken,
+    pub progress: Option<tokio::sync::mpsc::UnboundedSender<SyncEvent>>,
+}
+
+/// Everything a run needs, borrowed from the engine.
+pub struct SyncContext<'a> {
+    pub config: &'a Config,
+    pub db: &'a Database,
+    pub drive: &'a DriveClient,
+    pub storage: &'a StorageManager,
+    pub data_dir: &'a Path,
+}
+
+/// Lists Drive, stores the listing, and returns the plan (no transfer happens).
+pub async fn refresh_and_plan(
+    ctx: &SyncContext<'_>,
+    progress: &ProgressReporter,
+) -> Result<SyncPlan, SyncError> {
+    let policies: HashMap<String, FolderPolicy> = ctx
+        .db
+        .get_all_folder_policies()
+        .await?
+        .into_iter()
+        .map(|p| (p.folder_id.clone(), p))
+        .collect();
+    let listing =
+        listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
+    progress.send(SyncEvent::Listed {
+        items: listing.records.len(),
+    });
+    ctx.db.save_listing(&listing.records, &listing.gone).await?;
+    for record in listing
+        .records
+        .iter()
+        .filter(|r| policies.contains_key(&r.file_id))
+    {
+        ctx.db
+            .refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path)
+            .await?;
+    }
+    let ledger = ctx.db.load_ledger().await?;
+    let enabled: Vec<String> = ctx.storage.get_available_destinations();
+    Ok(plan_sync(
+        &listing.records,
+        &policies,
+        &ledger,
+        &enabled,
+        &ctx.config.sync.export_formats,
+    ))
+}
+
+/// One full sync run.
+pub async fn run_sync(
+    ctx: &SyncContext<'_>,
+    options: SyncOptions,
+) -> Result<SyncSummary, SyncError> {
+    let progress = ProgressReporter::new(options.progress.clone());
+    let run_id = ctx.db.start_run().await?;
+    progress.send(SyncEvent::Started { run_id });
+    match run_inner(ctx, &options, &progress, run_id).await {
+        Ok(summary) => {
+            let counts = RunCounts {
+                files_planned: summary.files_planned as i64,
+                pairs_synced: summary
+                    .destinations
+                    .values()
+                    .map(|d| d.transferred as i64)
+                    .sum(),
+                pairs_failed: summary.destinations.values().map(|d| d.failed as i64).sum(),
+                pairs_pending: summary
+                    .destinations
+                    .values()
+                    .map(|d| d.pending as i64)
+                    .sum(),
+                bytes_downloaded: summary.bytes_downloaded as i64,
+                bytes_uploaded: summary
+                    .destinations
+                    .values()
+                    .map(|d| d.bytes_uploaded as i64)
+                    .sum(),
+            };
+            let first_error = summary.errors.first().map(String::as_str);
+            ctx.db
+                .finish_run(run_id, &summary.status, &counts, first_error)
+                .await?;
+            progress.flush();
+            progress.send(SyncEvent::Finished(summary.clone()));
+            Ok(summary)
+        }
+        Err(e) => {
+            let _ = ctx
+                .db
+                .finish_run(
+                    run_id,
+                    "failed",
+                    &RunCounts::default(),
+                    Some(&e.to_string()),
+                )
+                .await;
+            Err(e)
+        }
+    }
+}
+
+async fn run_inner(
+    ctx: &SyncContext<'_>,
+    options: &SyncOptions,
+    progress: &ProgressReporter,
+    run_id: i64,
+) -> Result<SyncSummary, SyncError> {
+    let plan = refresh_and_plan(ctx, progress).await?;
+    progress.send(SyncEvent::Planned {
+        files: plan.files.len(),
+        pairs: plan.pair_count(),
+        bytes: plan.bytes(),
+    });
+    progress.update(|p| {
+        p.files_total = plan.files.len() as u64;
+        p.bytes_total = plan.bytes();
+        for f in &plan.files {
+            for d in &f.destinations {
+                p.destinations.entry(d.clone()).or_default().pairs_total += 1;
+            }
+        }
+    });
+
+    // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
+    let mut unreachable = HashMap::new();
+    let mut needed: Vec<&String> = plan
+        .files
+        .iter()
+        .flat_map(|f| f.destinations.iter())
+        .collect();
+    needed.sort();
+    needed.dedup();
+    for dest in needed {
+        if let Err(e) = ctx.storage.test_destination(dest).await {
+            tracing::warn!(destination = %dest, error = %e, "destination unreachable");
+            unreachable.insert(dest.clone(), e.to_string());
+        }
+    }
+
+    let transfer = transfer::Transfer {
+        db: ctx.db,
+        storage: ctx.storage,
+        drive: ctx.drive.clone(),
+        staging: staging_dir(ctx.data_dir, run_id),
+        sync: &ctx.config.sync,
+        progress,
+        cancel: options.cancel.clone(),
+        run_id,
+        unreachable: unreachable.clone(),
+        tally: Mutex::new(Default::default()),
+    };
+    transfer.run(plan.files.clone()).await?;
+    let tally = transfer.tally.lock().map(|t| t.clone()).unwrap_or_default();
+
+    // The summary is read back from the ledger: it covers every pair in scope.
+    let ledger = ctx.db.load_ledger().await?;
+    let mut destinations = BTreeMap::new();
+    for (dest, files) in &plan.pairs_in_scope {
+        let mut summary = DestinationSummary::default();
+        for file_id in files {
+            match ledger
+                .get(&(file_id.clone(), dest.clone()))
+                .map(|e| e.status)
+            {
+                Some(SyncStatus::Synced) => summary.synced += 1,
+                Some(SyncStatus::Failed) => summary.failed += 1,
+                Some(SyncStatus::Pending) | None => summary.pending += 1,
+            }
+        }
+        if let Some((synced, _, _, bytes)) = tally.per_destination.get(dest) {
+            summary.transferred = *synced;
+            summary.bytes_uploaded = *bytes;
+        }
+        summary.success = summary.failed == 0 && summary.pending == 0;
+        destinations.insert(dest.clone(), summary);
+    }
+    let mut errors = tally.errors.clone();
+    for reason in unreachable.values() {
+        if !errors.contains(reason) {
+            errors.insert(0, reason.clone());
+        }
+    }
+    for dest in &plan.unavailable_destinations {
+        errors.push(format!(
+            "a policy names destination `{dest}`, which is disabled or missing in config.yaml"
+        ));
+    }
+    let all_success =
+        destinations.values().all(|d| d.success) && plan.unavailable_destinations.is_empty();
+    let any_success = destinations.values().any(|d| d.success);
+    let status = if options.cancel.is_cancelled() {
+        "cancelled"
+    } else if all_success {
+        "succeeded"
+    } else if any_success || destinations.values().any(|d| d.synced > 0) {
+        "partial"
+    } else {
+        "failed"
+    };
+    Ok(SyncSummary {
+        run_id,
+        status: status.to_string(),
+        files_planned: plan.files.len() as u64,
+        pairs_planned: plan.pair_count() as u64,
+        files_skipped: plan.skipped as u64,
+        bytes_downloaded: tally.bytes_downloaded,
+        destinations,
+        all_success,
+        any_success,
+        errors,
+    })
+}

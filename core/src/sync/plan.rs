@@ -1,0 +1,277 @@
+//! The planner: which (file, destination) pairs need a transfer, from policies × ledger.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use crate::db::{FileRecord, LedgerEntry, SyncStatus};
+use crate::drive::export_mime;
+use crate::policy::{decide, Decision, FolderPolicy};
+
+/// One file to download once and send to `destinations`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedFile {
+    pub file_id: String,
+    /// Whose bytes to fetch (differs from `file_id` for a followed shortcut).
+    pub content_id: String,
+    pub drive_path: String,
+    pub remote_path: String,
+    pub size: Option<i64>,
+    /// Drive's md5, when the file has bytes of its own (not for Workspace exports).
+    pub md5: Option<String>,
+    pub version: Option<i64>,
+    /// The MIME type to export to, for Google Workspace files.
+    pub export_mime: Option<String>,
+    pub destinations: Vec<String>,
+}
+
+/// What a sync would do, before it does it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SyncPlan {
+    pub files: Vec<PlannedFile>,
+    /// Every pair the policies ask for (up to date or not), per destination.
+    pub pairs_in_scope: BTreeMap<String, Vec<String>>,
+    /// Files that go nowhere, with the reason recorded on them.
+    pub skipped: usize,
+    /// Destinations a policy names but config.yaml has disabled or lacks.
+    pub unavailable_destinations: Vec<String>,
+}
+
+impl SyncPlan {
+    pub fn pair_count(&self) -> usize {
+        self.files.iter().map(|f| f.destinations.len()).sum()
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.files
+            .iter()
+            .filter_map(|f| f.size)
+            .map(|s| s.max(0) as u64)
+            .sum()
+    }
+}
+
+/// Does a recorded pair still describe the current Drive file?
+fn up_to_date(entry: Option<&LedgerEntry>, file: &FileRecord) -> bool {
+    let Some(entry) = entry else { return false };
+    if entry.status != SyncStatus::Synced {
+        return false;
+    }
+    match &file.md5 {
+        Some(md5) => entry.md5.as_deref() == Some(md5.as_str()),
+        None => entry.version == file.version,
+    }
+}
+
+pub fn plan_sync(
+    records: &[FileRecord],
+    policies: &HashMap<String, FolderPolicy>,
+    ledger: &HashMap<(String, String), LedgerEntry>,
+    enabled_destinations: &[String],
+    export_formats: &BTreeMap<String, String>,
+) -> SyncPlan {
+    let parents: HashMap<&str, Option<&str>> = records
+        .iter()
+        .map(|r| (r.file_id.as_str(), r.parent_id.as_deref()))
+        .collect();
+    let mut plan = SyncPlan::default();
+    let mut unavailable = std::collections::BTreeSet::new();
+    for file in records
+        .iter()
+        .filter(|r| !r.is_folder && !r.gone && !r.trashed)
+    {
+        if file.skip_reason.is_some() {
+            plan.skipped += 1;
+            continue;
+        }
+        let mut ancestors = Vec::new();
+        let mut parent = file.parent_id.as_deref();
+        while let Some(p) = parent {
+            if ancestors.contains(&p) || ancestors.len() > 1000 {
+                break;
+            }
+            ancestors.push(p);
+            parent = parents.get(p).copied().flatten();
+        }
+        let Decision::Backup { destinations, .. } = decide(&ancestors, policies) else {
+            plan.skipped += 1;
+            continue;
+        };
+        let mut needed = Vec::new();
+        for dest in destinations {
+            if !enabled_destinations.contains(&dest) {
+                unavailable.insert(dest);
+                continue;
+            }
+            plan.pairs_in_scope
+                .entry(dest.clone())
+                .or_default()
+                .push(file.file_id.clone());
+            if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file) {
+                needed.push(dest);
+            }
+        }
+        if needed.is_empty() {
+            continue;
+        }
+        let export = file
+            .mime_type
+            .strip_prefix("application/vnd.google-apps.")
+            .and_then(|kind| export_formats.get(kind))
+            .and_then(|ext| export_mime(ext))
+            .map(str::to_string);
+        plan.files.push(PlannedFile {
+            file_id: file.file_id.clone(),
+            content_id: file
+                .content_id
+                .clone()
+                .unwrap_or_else(|| file.file_id.clone()),
+            drive_path: file.drive_path.clone(),
+            remote_path: file.remote_path.clone(),
+            size: file.size.filter(|_| export.is_none()),
+            md5: file.md5.clone().filter(|_| export.is_none()),
+            version: file.version,
+            export_mime: export,
+            destinations: needed,
+        });
+    }
+    plan.unavailable_destinations = unavailable.into_iter().collect();
+    plan.files.sort_by(|a, b| a.remote_path.cmp(&b.remote_path));
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(id: &str, parent: &str, md5: Option<&str>, folder: bool) -> FileRecord {
+        FileRecord {
+            file_id: id.into(),
+            parent_id: Some(parent.into()),
+            name: id.into(),
+            remote_name: id.into(),
+            mime_type: if folder {
+                crate::drive::FOLDER_MIME.into()
+            } else {
+                "text/plain".into()
+            },
+            is_folder: folder,
+            content_id: None,
+            size: Some(5),
+            md5: md5.map(Into::into),
+            version: Some(1),
+            modified_time: None,
+            drive_path: id.into(),
+            remote_path: format!("google-drive/{id}"),
+            trashed: false,
+            gone: false,
+            skip_reason: None,
+        }
+    }
+
+    fn policy(id: &str, dests: &[&str]) -> (String, FolderPolicy) {
+        (
+            id.into(),
+            FolderPolicy {
+                folder_id: id.into(),
+                folder_name: id.into(),
+                folder_path: id.into(),
+                destinations: dests.iter().map(|d| d.to_string()).collect(),
+                recursive: true,
+                enabled: true,
+                created_at: String::new(),
+                updated_at: String::new(),
+            },
+        )
+    }
+
+    fn synced(md5: &str) -> LedgerEntry {
+        LedgerEntry {
+            status: SyncStatus::Synced,
+            md5: Some(md5.into()),
+            version: Some(1),
+        }
+    }
+
+    #[test]
+    fn only_missing_changed_or_unsynced_pairs_need_work() {
+        let records = vec![
+            record("P", "root", None, true),
+            record("same", "P", Some("m1"), false),
+            record("changed", "P", Some("new"), false),
+            record("failed", "P", Some("m3"), false),
+            record("new", "P", Some("m4"), false),
+        ];
+        let policies: HashMap<_, _> = [policy("P", &["a", "b"])].into();
+        let mut ledger = HashMap::new();
+        for id in ["same", "changed", "failed"] {
+            ledger.insert(
+                (id.to_string(), "a".to_string()),
+                synced(if id == "same" {
+                    "m1"
+                } else if id == "changed" {
+                    "old"
+                } else {
+                    "m3"
+                }),
+            );
+            ledger.insert(
+                (id.to_string(), "b".to_string()),
+                synced(if id == "same" {
+                    "m1"
+                } else if id == "changed" {
+                    "old"
+                } else {
+                    "m3"
+                }),
+            );
+        }
+        ledger.insert(
+            ("failed".into(), "b".into()),
+            LedgerEntry {
+                status: SyncStatus::Failed,
+                md5: Some("m3".into()),
+                version: Some(1),
+            },
+        );
+        let plan = plan_sync(
+            &records,
+            &policies,
+            &ledger,
+            &["a".into(), "b".into()],
+            &BTreeMap::new(),
+        );
+        let got: Vec<(&str, Vec<String>)> = plan
+            .files
+            .iter()
+            .map(|f| (f.file_id.as_str(), f.destinations.clone()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("changed", vec!["a".to_string(), "b".to_string()]),
+                ("failed", vec!["b".to_string()]),
+                ("new", vec!["a".to_string(), "b".to_string()]),
+            ]
+        );
+        assert_eq!(plan.pairs_in_scope["a"].len(), 4);
+    }
+
+    #[test]
+    fn a_disabled_destination_is_reported_not_planned() {
+        let records = vec![
+            record("P", "root", None, true),
+            record("f", "P", Some("m"), false),
+        ];
+        let policies: HashMap<_, _> = [policy("P", &["a", "gone"])].into();
+        let plan = plan_sync(
+            &records,
+            &policies,
+            &HashMap::new(),
+            &["a".into()],
+            &BTreeMap::new(),
+        );
+        assert_eq!(plan.files[0].destinations, vec!["a"]);
+        assert_eq!(plan.unavailable_destinations, vec!["gone"]);
+    }
+}

@@ -1,0 +1,391 @@
+//! The transfer pipeline: download each planned file once into staging (md5 verified), fan
+//! it out to its destinations in batches, verify every object at its destination, and record
+//! each file's results in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use futures::StreamExt;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::SyncConfig;
+use crate::db::{Database, PairUpdate, SyncStatus};
+use crate::drive::{Downloaded, DriveClient};
+use crate::rclone::RcloneError;
+use crate::storage::providers::HashKind;
+use crate::storage::{StorageError, StorageManager};
+
+use super::plan::PlannedFile;
+use super::progress::ProgressReporter;
+use super::SyncError;
+
+/// Batches are cut at this many staged bytes, so staging never holds much more.
+const BATCH_BYTES: u64 = 512 * 1024 * 1024;
+
+/// Counts of what this run did, per destination.
+#[derive(Debug, Default, Clone)]
+pub struct TransferTally {
+    pub bytes_downloaded: u64,
+    pub per_destination: BTreeMap<String, (u64, u64, u64, u64)>, // synced, failed, pending, bytes
+    pub errors: Vec<String>,
+}
+
+pub struct Transfer<'a> {
+    pub db: &'a Database,
+    pub storage: &'a StorageManager,
+    pub drive: DriveClient,
+    pub staging: PathBuf,
+    pub sync: &'a SyncConfig,
+    pub progress: &'a ProgressReporter,
+    pub cancel: CancellationToken,
+    pub run_id: i64,
+    /// Destinations that failed the preflight check, with why.
+    pub unreachable: HashMap<String, String>,
+    pub tally: Mutex<TransferTally>,
+}
+
+struct Staged {
+    file: PlannedFile,
+    result: Result<Downloaded, String>,
+}
+
+impl Transfer<'_> {
+    pub async fn run(&self, files: Vec<PlannedFile>) -> Result<(), SyncError> {
+        tokio::fs::create_dir_all(&self.staging)
+            .await
+            .map_err(|e| SyncError::Staging(e.to_string()))?;
+
+        // Files whose every destination is unreachable are recorded now, without a download.
+        let (fetch, skip): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
+            f.destinations
+                .iter()
+                .any(|d| !self.unreachable.contains_key(d))
+        });
+        for file in skip {
+            self.record(&file, Vec::new()).await?;
+        }
+
+        let (tx, mut rx) = mpsc::channel::<Staged>(self.sync.batch_files.max(1));
+        let producer = tokio::spawn(download_all(
+            self.drive.clone(),
+            self.staging.clone(),
+            fetch,
+            self.sync.download_concurrency,
+            self.cancel.clone(),
+            tx,
+        ));
+
+        let mut batch: Vec<(PlannedFile, Downloaded)> = Vec::new();
+        let mut batch_bytes = 0u64;
+        while let Some(staged) = rx.recv().await {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            match staged.result {
+                Err(error) => {
+                    self.note_error(&error);
+                    let updates = staged
+                        .file
+                        .destinations
+                        .iter()
+                        .map(|d| {
+                            failed(
+                                &staged.file,
+                                d,
+                                &format!("download from Drive failed: {error}"),
+                            )
+                        })
+                        .collect();
+                    self.record(&staged.file, updates).await?;
+                }
+                Ok(downloaded) => {
+                    self.progress.update(|p| {
+                        p.files_downloaded += 1;
+                        p.bytes_downloaded += downloaded.size;
+                    });
+                    self.tally_mut(|t| t.bytes_downloaded += downloaded.size);
+                    if downloaded.size >= self.sync.large_file_threshold {
+                        self.flush(vec![(staged.file, downloaded)]).await?;
+                        continue;
+                    }
+                    batch_bytes += downloaded.size;
+                    batch.push((staged.file, downloaded));
+                    if batch.len() >= self.sync.batch_files || batch_bytes >= BATCH_BYTES {
+                        self.flush(std::mem::take(&mut batch)).await?;
+                        batch_bytes = 0;
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() && !self.cancel.is_cancelled() {
+            self.flush(batch).await?;
+        }
+        drop(rx);
+        let _ = producer.await;
+        let _ = tokio::fs::remove_dir_all(&self.staging).await;
+        Ok(())
+    }
+
+    /// Uploads a batch to every destination it needs, verifies, records, unstages.
+    async fn flush(&self, batch: Vec<(PlannedFile, Downloaded)>) -> Result<(), SyncError> {
+        let mut by_destination: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+        for (i, (file, _)) in batch.iter().enumerate() {
+            for dest in &file.destinations {
+                if !self.unreachable.contains_key(dest) {
+                    by_destination.entry(dest.clone()).or_default().push(i);
+                }
+            }
+        }
+        let uploads = by_destination
+            .iter()
+            .map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
+        let results = futures::future::join_all(uploads).await;
+        if self.cancel.is_cancelled() {
+            return Ok(()); // unverified pairs keep their previous state and are retried next run
+        }
+        let mut per_file: Vec<Vec<PairUpdate>> = vec![Vec::new(); batch.len()];
+        for result in results {
+            for (i, update) in result {
+                per_file[i].push(update);
+            }
+        }
+        for (i, (file, _)) in batch.iter().enumerate() {
+            self.record(file, std::mem::take(&mut per_file[i])).await?;
+            let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
+        }
+        Ok(())
+    }
+
+    async fn upload_and_verify(
+        &self,
+        dest: &str,
+        indices: &[usize],
+        batch: &[(PlannedFile, Downloaded)],
+    ) -> Vec<(usize, PairUpdate)> {
+        let paths: Vec<String> = indices
+            .iter()
+            .map(|&i| batch[i].0.remote_path.clone())
+            .collect();
+        let group = format!("run-{}-{dest}", self.run_id);
+        let upload = self
+            .storage
+            .upload_to(dest, &self.staging, &paths, &group, &self.cancel)
+            .await;
+        let upload_error = match upload {
+            Ok(()) => None,
+            Err(StorageError::Rclone(RcloneError::Cancelled)) => return Vec::new(),
+            Err(StorageError::Rclone(RcloneError::DaemonDied)) => {
+                let _ = self.storage.daemon().ensure_running().await;
+                Some((
+                    SyncStatus::Pending,
+                    "the rclone daemon stopped during the upload; it will be retried".to_string(),
+                ))
+            }
+            Err(e) => Some((SyncStatus::Failed, e.to_string())),
+        };
+        if let Some((_, e)) = &upload_error {
+            self.note_error(e);
+        }
+        let hash_kind = self.storage.hash_kind(dest).unwrap_or(HashKind::Md5);
+
+        // The engine's own check: list each folder once and compare size and hash.
+        let mut listings: HashMap<
+            String,
+            Result<HashMap<String, crate::storage::ObjectInfo>, String>,
+        > = HashMap::new();
+        let mut out = Vec::with_capacity(indices.len());
+        for &i in indices {
+            let (file, downloaded) = &batch[i];
+            let (dir, name) = file
+                .remote_path
+                .rsplit_once('/')
+                .unwrap_or(("", file.remote_path.as_str()));
+            if !listings.contains_key(dir) {
+                let listing = self
+                    .storage
+                    .list_objects(dest, dir)
+                    .await
+                    .map_err(|e| e.to_string());
+                listings.insert(dir.to_string(), listing);
+            }
+            let expected = match hash_kind {
+                HashKind::Md5 => &downloaded.md5,
+                HashKind::Sha1 => &downloaded.sha1,
+            };
+            let verdict = match listings.get(dir) {
+                Some(Ok(objects)) => match objects.get(name) {
+                    Some(obj) if obj.size != downloaded.size as i64 => {
+                        Err(format!("verification failed: the destination holds {} bytes, expected {}", obj.size, downloaded.size))
+                    }
+                    Some(obj) => match &obj.hash {
+                        Some(h) if h != expected => Err(format!("verification failed: the destination's {} is {h}, expected {expected}", hash_kind.rclone_name())),
+                        Some(_) => Ok(hash_kind.rclone_name()),
+                        None => Ok("size"),
+                    },
+                    None => Err("verification failed: the object is not at the destination after the upload".to_string()),
+                },
+                Some(Err(e)) => Err(format!("cannot verify the upload: {e}")),
+                None => Err("cannot verify the upload".to_string()),
+            };
+            let update = match (verdict, &upload_error) {
+                (Ok(verified_by), _) => PairUpdate {
+                    destination: dest.to_string(),
+                    status: SyncStatus::Synced,
+                    remote_path: self.storage.remote_path(dest, &file.remote_path).ok(),
+                    size: Some(downloaded.size as i64),
+                    md5: Some(file.md5.clone().unwrap_or_else(|| downloaded.md5.clone())),
+                    version: file.version,
+                    verified_by: Some(verified_by.to_string()),
+                    error_message: None,
+                },
+                (Err(_), Some((status, error))) => PairUpdate {
+                    status: *status,
+                    ..failed(file, dest, error)
+                },
+                (Err(error), None) => {
+                    self.note_error(&error);
+                    failed(file, dest, &error)
+                }
+            };
+            out.push((i, update));
+        }
+        out
+    }
+
+    /// Records a file's results, adding failures for its unreachable destinations.
+    async fn record(
+        &self,
+        file: &PlannedFile,
+        mut updates: Vec<PairUpdate>,
+    ) -> Result<(), SyncError> {
+        for dest in &file.destinations {
+            if let Some(reason) = self.unreachable.get(dest) {
+                updates.push(failed(file, dest, reason));
+            }
+        }
+        self.db.record_file_results(&file.file_id, &updates).await?;
+        self.tally_mut(|t| {
+            for u in &updates {
+                let entry = t.per_destination.entry(u.destination.clone()).or_default();
+                match u.status {
+                    SyncStatus::Synced => {
+                        entry.0 += 1;
+                        entry.3 += u.size.unwrap_or(0).max(0) as u64;
+                    }
+                    SyncStatus::Failed => entry.1 += 1,
+                    SyncStatus::Pending => entry.2 += 1,
+                }
+            }
+        });
+        self.progress.update(|p| {
+            p.files_done += 1;
+            for u in &updates {
+                let d = p.destinations.entry(u.destination.clone()).or_default();
+                match u.status {
+                    SyncStatus::Synced => {
+                        d.synced += 1;
+                        d.bytes_uploaded += u.size.unwrap_or(0).max(0) as u64;
+                    }
+                    SyncStatus::Failed => d.failed += 1,
+                    SyncStatus::Pending => d.pending += 1,
+                }
+            }
+        });
+        Ok(())
+    }
+
+    fn tally_mut(&self, f: impl FnOnce(&mut TransferTally)) {
+        if let Ok(mut t) = self.tally.lock() {
+            f(&mut t);
+        }
+    }
+
+    fn note_error(&self, error: &str) {
+        self.tally_mut(|t| {
+            if t.errors.len() < 20 && !t.errors.iter().any(|e| e == error) {
+                t.errors.push(error.to_string());
+            }
+        });
+    }
+}
+
+fn failed(file: &PlannedFile, dest: &str, error: &str) -> PairUpdate {
+    PairUpdate {
+        destination: dest.to_string(),
+        status: SyncStatus::Failed,
+        remote_path: None,
+        size: None,
+        md5: None,
+        version: file.version,
+        verified_by: None,
+        error_message: Some(error.to_string()),
+    }
+}
+
+/// Downloads files with bounded concurrency, sending each (or its error) down `tx`.
+async fn download_all(
+    drive: DriveClient,
+    staging: PathBuf,
+    files: Vec<PlannedFile>,
+    concurrency: usize,
+    cancel: CancellationToken,
+    tx: mpsc::Sender<Staged>,
+) {
+    let mut downloads = futures::stream::iter(files)
+        .map(|file| {
+            let drive = drive.clone();
+            let staging = staging.clone();
+            async move {
+                let result = fetch_one(&drive, &staging, &file).await;
+                Staged { file, result }
+            }
+        })
+        .buffer_unordered(concurrency.max(1));
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            next = downloads.next() => match next {
+                Some(staged) => if tx.send(staged).await.is_err() { return },
+                None => return,
+            },
+        }
+    }
+}
+
+/// Downloads (or exports) one file into staging; a checksum mismatch is retried once, then
+/// the file fails and its bytes are removed so they can reach no destination.
+async fn fetch_one(
+    drive: &DriveClient,
+    staging: &Path,
+    file: &PlannedFile,
+) -> Result<Downloaded, String> {
+    let target = staging.join(&file.remote_path);
+    if let Some(parent) = target.parent() {
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| format!("cannot create staging folder: {e}"))?;
+    }
+    let mut last_error = String::new();
+    for _attempt in 0..2 {
+        let result = match &file.export_mime {
+            Some(mime) => drive.export(&file.content_id, mime, &target).await,
+            None => drive.download(&file.content_id, &target).await,
+        };
+        match result {
+            Ok(d) => match &file.md5 {
+                Some(expected) if *expected != d.md5 => {
+                    last_error = format!("the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})", d.md5);
+                }
+                _ => return Ok(d),
+            },
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&target).await;
+                return Err(e.to_string());
+            }
+        }
+    }
+    let _ = tokio::fs::remove_file(&target).await;
+    Err(last_error)
+}

@@ -1,0 +1,524 @@
+//! HTTP handling for the fake: one dispatcher that logs every request, applies faults, and
+//! answers like Drive v3 does.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{RawQuery, State as AxumState};
+use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+use super::store::{export_formats, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
+use super::{fields, query, Fault, FaultAction, RequestRecord, State};
+
+type Shared = Arc<Mutex<State>>;
+
+pub fn router(state: Shared) -> Router {
+    Router::new().fallback(dispatch).with_state(state)
+}
+
+fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
+    match state.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
+    }
+}
+
+/// Drive's error envelope.
+pub fn drive_error(
+    status: u16,
+    reason: &str,
+    message: &str,
+    location: Option<(&str, &str)>,
+) -> Response {
+    let mut item = json!({ "domain": "global", "reason": reason, "message": message });
+    if let Some((kind, name)) = location {
+        item["locationType"] = json!(kind);
+        item["location"] = json!(name);
+    }
+    let body = json!({ "error": { "code": status, "message": message, "errors": [item] } });
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn not_found(id: &str) -> Response {
+    drive_error(
+        404,
+        "notFound",
+        &format!("File not found: {id}."),
+        Some(("parameter", "fileId")),
+    )
+}
+
+async fn dispatch(
+    AxumState(state): AxumState<Shared>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    let query: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let path = uri.path().to_string();
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if segments.first() == Some(&"__control") {
+        return control(&state, &method, &segments[1..], body);
+    }
+    let (route, file_id) = match (method.as_str(), segments.as_slice()) {
+        ("GET", ["drive", "v3", "about"]) => ("about", None),
+        ("GET", ["drive", "v3", "files"]) => ("files.list", None),
+        ("GET", ["drive", "v3", "files", id]) => {
+            if param(&query, "alt") == Some("media") {
+                ("files.get_media", Some(id.to_string()))
+            } else {
+                ("files.get", Some(id.to_string()))
+            }
+        }
+        ("GET", ["drive", "v3", "files", id, "export"]) => ("files.export", Some(id.to_string())),
+        _ => ("unknown", None),
+    };
+    let range = headers
+        .get(header::RANGE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    let fault = take_fault(&state, route, file_id.as_deref());
+    let response = match (&fault, authorized(&state, &headers)) {
+        (_, false) if route != "unknown" => drive_error(
+            401,
+            "authError",
+            "Invalid Credentials",
+            Some(("header", "Authorization")),
+        ),
+        (
+            Some(Fault {
+                action:
+                    FaultAction::Status {
+                        code,
+                        reason,
+                        message,
+                        retry_after,
+                    },
+                ..
+            }),
+            _,
+        ) => {
+            let mut r = drive_error(*code, reason, message, None);
+            if let Some(secs) = retry_after {
+                if let Ok(v) = secs.to_string().parse() {
+                    r.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            r
+        }
+        _ => match route {
+            "about" => about(&state, &query),
+            "files.list" => list(&state, &query),
+            "files.get" => get(&state, file_id.as_deref().unwrap_or_default(), &query),
+            "files.get_media" => {
+                media(
+                    &state,
+                    file_id.as_deref().unwrap_or_default(),
+                    range.as_deref(),
+                    fault.map(|f| f.action),
+                )
+                .await
+            }
+            "files.export" => export(
+                &state,
+                file_id.as_deref().unwrap_or_default(),
+                &query,
+                fault.map(|f| f.action),
+            ),
+            _ => drive_error(404, "notFound", "Not Found", None),
+        },
+    };
+    lock(&state).requests.push(RequestRecord {
+        method: method.to_string(),
+        route: route.to_string(),
+        path,
+        query,
+        range,
+        status: response.status().as_u16(),
+        file_id,
+    });
+    response
+}
+
+fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
+    let Some(token) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    lock(state).tokens.iter().any(|t| t == token)
+}
+
+fn take_fault(state: &Shared, route: &str, file_id: Option<&str>) -> Option<Fault> {
+    let mut s = lock(state);
+    let index = s.faults.iter().position(|f| {
+        f.route.as_deref().map(|r| r == route).unwrap_or(true)
+            && f.file_id
+                .as_deref()
+                .map(|id| Some(id) == file_id)
+                .unwrap_or(true)
+            && f.times != Some(0)
+    })?;
+    let fault = s.faults[index].clone();
+    if let Some(times) = s.faults[index].times.as_mut() {
+        *times -= 1;
+    }
+    Some(fault)
+}
+
+fn mask(query: &[(String, String)], default: &str) -> Result<fields::Mask, Box<Response>> {
+    fields::parse(param(query, "fields").unwrap_or(default)).map_err(|e| {
+        Box::new(drive_error(
+            400,
+            "invalidParameter",
+            &format!("Invalid field selection: {e}"),
+            Some(("parameter", "fields")),
+        ))
+    })
+}
+
+fn json_response(value: Value) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+fn about(state: &Shared, query: &[(String, String)]) -> Response {
+    let mask = match mask(query, "kind") {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let formats: serde_json::Map<String, Value> =
+        ["document", "spreadsheet", "presentation", "drawing"]
+            .iter()
+            .map(|k| {
+                let mime = format!("application/vnd.google-apps.{k}");
+                let list = export_formats(&mime);
+                (mime, json!(list))
+            })
+            .collect();
+    let used: u64 = lock(state).store.files.values().map(|f| f.size).sum();
+    json_response(mask.apply(&json!({
+        "kind": "drive#about",
+        "user": { "kind": "drive#user", "displayName": "Demo User", "emailAddress": "demo@example.com", "me": true },
+        "storageQuota": { "limit": "16106127360", "usage": used.to_string() },
+        "exportFormats": formats,
+    })))
+}
+
+fn visible<'a>(state: &'a State, id: &str) -> Option<&'a FileEntry> {
+    let id = if id == "root" { ROOT_ID } else { id };
+    state.store.files.get(id)
+}
+
+fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
+    let mask = match mask(query, "kind,id,name,mimeType,resourceKey") {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let s = lock(state);
+    match visible(&s, id) {
+        Some(f) => json_response(mask.apply(&f.to_json(&s.base_url))),
+        None => not_found(id),
+    }
+}
+
+fn list(state: &Shared, query: &[(String, String)]) -> Response {
+    let mask = match mask(
+        query,
+        "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)",
+    ) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let q = param(query, "q").unwrap_or("");
+    let expr = if q.is_empty() {
+        None
+    } else {
+        match query::parse(q) {
+            Ok(e) => Some(e),
+            Err(e) => {
+                return drive_error(
+                    400,
+                    "invalid",
+                    &format!("Invalid Value: {e}"),
+                    Some(("parameter", "q")),
+                )
+            }
+        }
+    };
+    let page_size: usize = param(query, "pageSize")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(100)
+        .clamp(1, 1000);
+    let offset = match param(query, "pageToken") {
+        None => 0,
+        Some(token) => match decode_token(token, q) {
+            Some(o) => o,
+            None => {
+                return drive_error(
+                    400,
+                    "invalid",
+                    "Invalid Value",
+                    Some(("parameter", "pageToken")),
+                )
+            }
+        },
+    };
+    let s = lock(state);
+    let mut matching: Vec<&FileEntry> = s
+        .store
+        .files
+        .values()
+        .filter(|f| f.id != ROOT_ID)
+        .filter(|f| expr.as_ref().map(|e| query::matches(e, f)).unwrap_or(true))
+        .collect();
+    matching.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    let page: Vec<Value> = matching
+        .iter()
+        .skip(offset)
+        .take(page_size)
+        .map(|f| f.to_json(&s.base_url))
+        .collect();
+    let mut body = json!({ "kind": "drive#fileList", "incompleteSearch": false, "files": page });
+    if offset + page_size < matching.len() {
+        body["nextPageToken"] = json!(encode_token(offset + page_size, q));
+    }
+    json_response(mask.apply(&body))
+}
+
+fn query_tag(q: &str) -> String {
+    use sha1::Digest;
+    hex::encode(&sha1::Sha1::digest(q.as_bytes())[..6])
+}
+
+fn encode_token(offset: usize, q: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{offset}:{}", query_tag(q)))
+}
+
+/// Page tokens are bound to their query: a token from another query is refused.
+fn decode_token(token: &str, q: &str) -> Option<usize> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    let (offset, tag) = text.split_once(':')?;
+    (tag == query_tag(q)).then(|| offset.parse().ok())?
+}
+
+async fn media(
+    state: &Shared,
+    id: &str,
+    range: Option<&str>,
+    fault: Option<FaultAction>,
+) -> Response {
+    let (content, size) = {
+        let s = lock(state);
+        let Some(f) = visible(&s, id) else {
+            return not_found(id);
+        };
+        if f.is_workspace()
+            || f.mime_type == super::store::FOLDER
+            || f.mime_type == super::store::SHORTCUT
+        {
+            return drive_error(
+                403,
+                "fileNotDownloadable",
+                "Only files with binary content can be downloaded. Use Export with Docs Editors files.",
+                Some(("parameter", "alt")),
+            );
+        }
+        if !f.can_download {
+            return drive_error(
+                403,
+                "cannotDownloadFile",
+                "This file cannot be downloaded by the user.",
+                None,
+            );
+        }
+        (f.content.clone(), f.size)
+    };
+    let (start, end, partial) = match range.and_then(|r| r.strip_prefix("bytes=")) {
+        None => (0, size, false),
+        Some(spec) => {
+            let (a, b) = spec.split_once('-').unwrap_or((spec, ""));
+            let start: u64 = a.parse().unwrap_or(0);
+            let end: u64 = if b.is_empty() {
+                size
+            } else {
+                b.parse::<u64>().map(|e| e + 1).unwrap_or(size).min(size)
+            };
+            if start >= size && size > 0 {
+                return (
+                    StatusCode::RANGE_NOT_SATISFIABLE,
+                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+                )
+                    .into_response();
+            }
+            (start, end, true)
+        }
+    };
+    let len = end.saturating_sub(start);
+    let stream: futures::stream::BoxStream<'static, std::io::Result<Bytes>> = match content {
+        Content::Memory(bytes) => {
+            futures::stream::once(async move { Ok(bytes.slice(start as usize..end as usize)) })
+                .boxed()
+        }
+        Content::Disk { path, .. } => {
+            let mut file = match tokio::fs::File::open(&path).await {
+                Ok(f) => f,
+                Err(e) => return drive_error(500, "internalError", &e.to_string(), None),
+            };
+            if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await {
+                return drive_error(500, "internalError", &e.to_string(), None);
+            }
+            tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024).boxed()
+        }
+        Content::None => futures::stream::empty().boxed(),
+    };
+    let counter = state.clone();
+    let mut sent = 0u64;
+    let mut corrupted = false;
+    let stream = stream.map(move |chunk| {
+        let mut chunk = chunk?;
+        if let Some(FaultAction::TruncateAfter { bytes }) = &fault {
+            if sent + chunk.len() as u64 > *bytes {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "fault: connection dropped",
+                ));
+            }
+        }
+        if matches!(fault, Some(FaultAction::CorruptBody)) && !corrupted && !chunk.is_empty() {
+            let mut v = chunk.to_vec();
+            v[0] ^= 0xff;
+            chunk = Bytes::from(v);
+            corrupted = true;
+        }
+        sent += chunk.len() as u64;
+        lock(&counter).bytes_served += chunk.len() as u64;
+        Ok(chunk)
+    });
+    let mut response = Response::new(Body::from_stream(stream));
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, len.into());
+    headers.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/octet-stream"),
+    );
+    if partial {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(v) = format!("bytes {start}-{}/{size}", end.saturating_sub(1)).parse() {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    response
+}
+
+fn export(
+    state: &Shared,
+    id: &str,
+    query: &[(String, String)],
+    fault: Option<FaultAction>,
+) -> Response {
+    let mut s = lock(state);
+    let Some(f) = visible(&s, id) else {
+        return not_found(id);
+    };
+    if !f.is_workspace() {
+        return drive_error(
+            403,
+            "fileNotExportable",
+            "Export only supports Docs Editors files.",
+            None,
+        );
+    }
+    let Some(mime) = param(query, "mimeType") else {
+        return drive_error(
+            400,
+            "required",
+            "Required parameter: mimeType",
+            Some(("parameter", "mimeType")),
+        );
+    };
+    if !export_formats(&f.mime_type).contains(&mime) {
+        return drive_error(
+            400,
+            "badRequest",
+            "The requested conversion is not supported.",
+            Some(("parameter", "mimeType")),
+        );
+    }
+    if f.export_too_large {
+        return drive_error(
+            403,
+            "exportSizeLimitExceeded",
+            "This file is too large to be exported.",
+            None,
+        );
+    }
+    let mut bytes = f.render_export(mime).to_vec();
+    if bytes.len() > EXPORT_LIMIT {
+        return drive_error(
+            403,
+            "exportSizeLimitExceeded",
+            "This file is too large to be exported.",
+            None,
+        );
+    }
+    if matches!(fault, Some(FaultAction::CorruptBody)) && !bytes.is_empty() {
+        bytes[0] ^= 0xff;
+    }
+    s.bytes_served += bytes.len() as u64;
+    ([(header::CONTENT_TYPE, mime.to_string())], bytes).into_response()
+}
+
+/// Test-only control API: the request log, fault injection and Drive mutations.
+fn control(state: &Shared, method: &Method, segments: &[&str], body: Bytes) -> Response {
+    match (method.as_str(), segments) {
+        ("GET", ["requests"]) => json_response(json!(lock(state).requests)),
+        ("POST", ["faults"]) => match serde_json::from_slice::<Fault>(&body) {
+            Ok(fault) => {
+                lock(state).faults.push(fault);
+                StatusCode::NO_CONTENT.into_response()
+            }
+            Err(e) => (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
+        },
+        ("POST", ["files", id, "content"]) => {
+            if lock(state).store.set_content(id, body) {
+                StatusCode::NO_CONTENT.into_response()
+            } else {
+                not_found(id)
+            }
+        }
+        _ => StatusCode::NOT_FOUND.into_response(),
+    }
+}

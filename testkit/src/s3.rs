@@ -1,0 +1,155 @@
+//! Real S3 servers for tests and the demo: `rclone serve s3` on 127.0.0.1, one process per
+//! destination, storing objects as plain files under `dir/<bucket>/<key>`.
+//!
+//! The server is started through an `rclone rcd` (`serve/start`) so that its access keys
+//! travel in a request body, never in a process's command line.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+pub struct S3Server {
+    rclone: PathBuf,
+    pub dir: PathBuf,
+    pub port: u16,
+    pub access_key: String,
+    pub secret_key: String,
+    child: Option<Child>,
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A POST with a JSON body and basic auth, answered with (status, body).
+fn post(port: u16, path: &str, auth: &str, body: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(auth);
+    write!(
+        stream,
+        "POST /{path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {basic}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+impl S3Server {
+    /// Starts a server storing into `dir`, with each of `buckets` created.
+    pub fn start(rclone: &Path, dir: &Path, buckets: &[&str]) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(dir)?;
+        for bucket in buckets {
+            std::fs::create_dir_all(dir.join(bucket))?;
+        }
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let mut server = Self {
+            rclone: rclone.to_path_buf(),
+            dir: dir.to_path_buf(),
+            port: free_port()?,
+            access_key: format!("FANOUTTEST{n:04}{}", nanos % 100_000),
+            secret_key: format!("secret-{n}-{nanos:x}-{}", std::process::id()),
+            child: None,
+        };
+        server.resume()?;
+        Ok(server)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The rclone daemon's process ID (the S3 server runs inside it).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Stops the server (a destination going down).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts the server again on the same port, serving the same objects.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        self.stop();
+        let rc_port = free_port()?;
+        let rc_auth = format!("rc{}:pw{}", std::process::id(), rc_port);
+        let (user, pass) = rc_auth.split_once(':').unwrap_or_default();
+        let child = Command::new(&self.rclone)
+            .args(["rcd", "--rc-addr", &format!("127.0.0.1:{rc_port}")])
+            .env("RCLONE_RC_USER", user)
+            .env("RCLONE_RC_PASS", pass)
+            .env("RCLONE_CONFIG", self.dir.join(".no-rclone-config"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.rclone.display()))?;
+        self.child = Some(child);
+        let request = serde_json::json!({
+            "type": "s3",
+            "fs": self.dir.display().to_string(),
+            "addr": format!("127.0.0.1:{}", self.port),
+            "auth_key": [format!("{},{}", self.access_key, self.secret_key)],
+        })
+        .to_string();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            match post(rc_port, "serve/start", &rc_auth, &request) {
+                Ok((200, _)) => break,
+                Ok((status, body)) if status != 0 => {
+                    bail!("rclone serve s3 did not start ({status}): {body}")
+                }
+                _ if Instant::now() > deadline => {
+                    bail!("rclone rcd did not answer on port {rc_port}")
+                }
+                _ => std::thread::sleep(Duration::from_millis(50)),
+            }
+        }
+        while TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            if Instant::now() > deadline {
+                bail!("rclone serve s3 is not listening on {}", self.port);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Ok(())
+    }
+
+    /// Where an object is stored on disk, for checks that read the server's own storage.
+    pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.dir.join(bucket).join(key)
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
