@@ -127,6 +127,11 @@ fn remote_env(
         }
         if let Some(endpoint) = &dest.endpoint {
             env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
+            // Over plain HTTP the AWS SDK would have to seek the upload stream to hash it;
+            // rclone streams, so it sends an unsigned payload (with Content-MD5) instead.
+            if endpoint.starts_with("http://") {
+                env.push((format!("{prefix}USE_UNSIGNED_PAYLOAD"), "true".into()));
+            }
         }
         if let Some(class) = &dest.storage_class {
             env.push((format!("{prefix}STORAGE_CLASS"), class.clone()));
@@ -287,7 +292,16 @@ impl StorageManager {
             }
         };
         self.daemon
-            .call("operations/list", json!({ "fs": root, "remote": "", "opt": { "maxDepth": 1, "noModTime": true, "noMimeType": true } }))
+            .call(
+                "operations/list",
+                json!({
+                    "fs": root,
+                    "remote": "",
+                    "opt": { "maxDepth": 1, "noModTime": true, "noMimeType": true },
+                    // A test answers quickly: an unreachable endpoint is not retried for a minute.
+                    "_config": { "LowLevelRetries": 2, "ConnectTimeout": "10s" },
+                }),
+            )
             .await
             .map_err(|e| StorageError::Destination(explain(c, &e.to_string())))?;
         Ok(())

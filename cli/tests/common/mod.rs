@@ -1,0 +1,323 @@
+//! Fixtures for the CLI's end-to-end tests.
+//!
+//! Each test gets a sandbox directory with: a fake Google Drive (in-process, on 127.0.0.1)
+//! serving a generated tree, one real S3 server (`rclone serve s3`) per bucket destination, a
+//! local-folder destination, a config.yaml pointing at all of them, and a data directory.
+//! Secrets reach the `fanout` binary through environment variables only.
+
+#![allow(dead_code)] // each test binary uses a different part of these fixtures
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use fanout_testkit::fake_google::store::{Content, FileEntry, FOLDER, ROOT_ID, SHORTCUT};
+use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
+use fanout_testkit::s3::S3Server;
+use md5::{Digest, Md5};
+
+pub fn rclone() -> PathBuf {
+    fanout_core::rclone::locate_binary(None).expect("rclone: run scripts/fetch-rclone")
+}
+
+pub fn md5_hex(bytes: &[u8]) -> String {
+    hex::encode(Md5::digest(bytes))
+}
+
+/// A destination in the sandbox: an S3 server (with its bucket) or a local folder.
+pub enum Dest {
+    S3 { server: S3Server, bucket: String },
+    Local { path: PathBuf },
+}
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub drive: FakeGoogle,
+    pub dests: BTreeMap<String, Dest>,
+    pub config_path: PathBuf,
+    pub data_dir: PathBuf,
+}
+
+/// Destination key → type in config.yaml. Every bucket destination is a real S3 server.
+pub fn standard_destinations() -> Vec<(&'static str, &'static str)> {
+    vec![
+        ("aws_s3", "aws_s3"),
+        ("backblaze_b2", "s3_compatible"),
+        ("scaleway", "scaleway"),
+        ("local", "local"),
+    ]
+}
+
+impl Sandbox {
+    /// Starts the fake Drive over `drive_root` (+ manifest) and the given destinations.
+    pub async fn start(drive_root: &Path, manifest: Option<&str>, dests: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest_path = manifest.map(|m| {
+            let p = dir.path().join("manifest.yaml");
+            std::fs::write(&p, m).unwrap();
+            p
+        });
+        let drive = FakeGoogle::serve_dir(drive_root, manifest_path.as_deref(), 0)
+            .await
+            .unwrap();
+        let mut yaml = format!(
+            "google:\n  drive_url: {}\ndestinations:\n",
+            drive.drive_url()
+        );
+        let mut map = BTreeMap::new();
+        for (key, kind) in dests {
+            if *kind == "local" {
+                let path = dir.path().join(format!("dest-{key}"));
+                yaml += &format!(
+                    "  {key}:\n    type: local\n    enabled: true\n    path: {}\n",
+                    path.display()
+                );
+                map.insert(key.to_string(), Dest::Local { path });
+            } else {
+                let bucket = format!("bucket-{}", key.replace('_', "-"));
+                let server =
+                    S3Server::start(&rclone(), &dir.path().join(format!("s3-{key}")), &[&bucket])
+                        .unwrap();
+                yaml += &format!(
+                    "  {key}:\n    type: {kind}\n    enabled: true\n    bucket: {bucket}\n    endpoint: {}\n    region: us-east-1\n",
+                    server.endpoint()
+                );
+                map.insert(key.to_string(), Dest::S3 { server, bucket });
+            }
+        }
+        let config_path = dir.path().join("config.yaml");
+        std::fs::write(&config_path, yaml).unwrap();
+        let data_dir = dir.path().join("data");
+        Sandbox {
+            dir,
+            drive,
+            dests: map,
+            config_path,
+            data_dir,
+        }
+    }
+
+    /// The environment that carries every secret to `fanout`.
+    pub fn secret_env(&self) -> Vec<(String, String)> {
+        let mut env = vec![(
+            "FANOUT_GOOGLE_ACCESS_TOKEN".to_string(),
+            DEFAULT_TOKEN.to_string(),
+        )];
+        for (key, dest) in &self.dests {
+            if let Dest::S3 { server, .. } = dest {
+                let upper = key.to_uppercase();
+                env.push((
+                    format!("FANOUT_{upper}_ACCESS_KEY_ID"),
+                    server.access_key.clone(),
+                ));
+                env.push((
+                    format!("FANOUT_{upper}_SECRET_ACCESS_KEY"),
+                    server.secret_key.clone(),
+                ));
+            }
+        }
+        env
+    }
+
+    pub fn secrets(&self) -> Vec<String> {
+        self.secret_env().into_iter().map(|(_, v)| v).collect()
+    }
+
+    pub fn command(&self, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fanout"));
+        cmd.arg("--config")
+            .arg(&self.config_path)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args);
+        for var in [
+            "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY",
+            "B2_APPLICATION_KEY_ID",
+            "B2_APPLICATION_KEY",
+            "SCW_ACCESS_KEY",
+            "SCW_SECRET_KEY",
+        ] {
+            cmd.env_remove(var);
+        }
+        cmd.envs(self.secret_env()).env("FANOUT_LOG", "info");
+        cmd
+    }
+
+    /// Runs `fanout ARGS` off the async runtime (the fake Drive keeps serving meanwhile).
+    pub async fn fanout(&self, args: &[&str]) -> Output {
+        let mut cmd = self.command(args);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+            .await
+            .unwrap()
+    }
+
+    pub async fn fanout_ok(&self, args: &[&str]) -> String {
+        let out = self.fanout(args).await;
+        assert!(
+            out.status.success(),
+            "fanout {args:?} failed:\nstdout: {}\nstderr: {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub async fn sync_json(&self) -> (Option<i32>, serde_json::Value, String) {
+        let out = self.fanout(&["sync", "--json"]).await;
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "sync --json printed no JSON ({e}): {}\n{stderr}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        });
+        (out.status.code(), json, stderr)
+    }
+
+    /// The folder under which a destination stores `google-drive/...`, read directly.
+    pub fn storage_root(&self, key: &str) -> PathBuf {
+        match &self.dests[key] {
+            Dest::S3 { server, bucket } => server.dir.join(bucket),
+            Dest::Local { path } => path.clone(),
+        }
+    }
+
+    /// Every object at a destination: relative path → bytes, read from the server's storage.
+    pub fn objects(&self, key: &str) -> BTreeMap<String, Vec<u8>> {
+        let root = self.storage_root(key);
+        let mut out = BTreeMap::new();
+        walk(&root, &root, &mut out);
+        out
+    }
+
+    /// (inode, ctime) of every object: changes if and only if an object was written.
+    pub fn write_marks(&self, key: &str) -> BTreeMap<String, (u64, i64)> {
+        use std::os::unix::fs::MetadataExt;
+        let root = self.storage_root(key);
+        self.objects(key)
+            .keys()
+            .map(|p| {
+                let meta = std::fs::metadata(root.join(p)).unwrap();
+                (
+                    p.clone(),
+                    (meta.ino(), meta.ctime() * 1_000_000_000 + meta.ctime_nsec()),
+                )
+            })
+            .collect()
+    }
+
+    pub fn s3(&mut self, key: &str) -> &mut S3Server {
+        match self.dests.get_mut(key) {
+            Some(Dest::S3 { server, .. }) => server,
+            _ => panic!("{key} is not an S3 destination"),
+        }
+    }
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let path = e.path();
+        if path.is_dir() {
+            walk(root, &path, out);
+        } else {
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            // rclone serve s3 keeps metadata beside objects in hidden files; they are not objects.
+            if rel
+                .split('/')
+                .any(|c| c.starts_with(".rclone") || c.starts_with(".files-from"))
+            {
+                continue;
+            }
+            out.insert(rel, std::fs::read(&path).unwrap());
+        }
+    }
+}
+
+/// What Drive holds, from the fake's own state: (path of names, bytes a backup must hold)
+/// for every non-trashed file, with shortcuts resolved and Workspace files exported.
+pub fn drive_truth(drive: &FakeGoogle) -> Vec<(String, Vec<u8>)> {
+    let state = drive.state();
+    let files = &state.store.files;
+    let path_of = |f: &FileEntry| -> Option<String> {
+        let mut names = vec![f.name.clone()];
+        let mut parent = f.parents.first().cloned();
+        while let Some(p) = parent {
+            if p == ROOT_ID {
+                break;
+            }
+            let pf = files.get(&p)?;
+            if pf.trashed {
+                return None;
+            }
+            names.push(pf.name.clone());
+            parent = pf.parents.first().cloned();
+        }
+        names.reverse();
+        Some(names.join("/"))
+    };
+    let bytes_of = |f: &FileEntry| -> Option<Vec<u8>> {
+        match &f.content {
+            Content::Memory(b) => Some(b.to_vec()),
+            Content::Disk { path, .. } => Some(std::fs::read(path).unwrap()),
+            Content::None => {
+                let mime = match f.mime_type.as_str() {
+                    "application/vnd.google-apps.document" => {
+                        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+                    }
+                    "application/vnd.google-apps.spreadsheet" => {
+                        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+                    }
+                    "application/vnd.google-apps.presentation" => {
+                        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+                    }
+                    "application/vnd.google-apps.drawing" => "image/svg+xml",
+                    _ => return None,
+                };
+                Some(f.render_export(mime).to_vec())
+            }
+        }
+    };
+    let mut out = Vec::new();
+    for f in files.values() {
+        if f.id == ROOT_ID || f.mime_type == FOLDER || f.trashed {
+            continue;
+        }
+        let Some(path) = path_of(f) else { continue };
+        let bytes = if f.mime_type == SHORTCUT {
+            let Some((target, _)) = &f.shortcut_target else {
+                continue;
+            };
+            match files.get(target) {
+                Some(t) if t.mime_type != FOLDER => bytes_of(t),
+                _ => None,
+            }
+        } else {
+            bytes_of(f)
+        };
+        if let Some(bytes) = bytes {
+            out.push((path, bytes));
+        }
+    }
+    out
+}
+
+/// Writes `count` files of distinct content under `dir/rel`.
+pub fn write_files(root: &Path, rel: &str, prefix: &str, count: usize) {
+    let dir = root.join(rel);
+    std::fs::create_dir_all(&dir).unwrap();
+    for i in 0..count {
+        std::fs::write(
+            dir.join(format!("{prefix}-{i:03}.txt")),
+            format!("{rel}/{prefix} number {i}\n").repeat(i % 7 + 1),
+        )
+        .unwrap();
+    }
+}
