@@ -34,11 +34,7 @@ pub async fn destinations(engine: &Engine, args: DestinationsArgs) -> anyhow::Re
         Some(DestinationsAction::Test { key }) => {
             let keys: Vec<String> = match key {
                 Some(k) => vec![k],
-                None => engine
-                    .config
-                    .enabled_destinations()
-                    .map(|d| d.key.clone())
-                    .collect(),
+                None => engine.config.enabled_destinations().map(|d| d.key.clone()).collect(),
             };
             let mut all_ok = true;
             let mut first_error = None;
@@ -77,35 +73,20 @@ pub async fn policy(engine: &Engine, command: PolicyCommand) -> anyhow::Result<E
                     if !p.enabled {
                         flags.push("disabled: excluded");
                     }
-                    let flags = if flags.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", flags.join(", "))
-                    };
-                    println!(
-                        "{} → {}{flags}   [{}]",
-                        p.folder_path,
-                        p.destinations.join(", "),
-                        p.folder_id
-                    );
+                    let flags = if flags.is_empty() { String::new() } else { format!(" ({})", flags.join(", ")) };
+                    println!("{} → {}{flags}   [{}]", p.folder_path, p.destinations.join(", "), p.folder_id);
                 }
             }
             return Ok(ExitCode::SUCCESS);
         }
-        PolicyCommand::Add {
-            folder,
-            to,
-            no_recursive,
-        } => (
-            "added",
-            engine.add_policy(&folder, &to, !no_recursive).await?,
-        ),
-        PolicyCommand::Update {
-            folder,
-            to,
-            recursive,
-            no_recursive,
-        } => {
+        PolicyCommand::Add { folder, mut to, no_recursive } => {
+            to.retain(|key| !key.trim().is_empty());
+            ("added", engine.add_policy(&folder, &to, !no_recursive).await?)
+        }
+        PolicyCommand::Update { folder, mut to, recursive, no_recursive } => {
+            if let Some(to) = to.as_mut() {
+                to.retain(|key| !key.trim().is_empty());
+            }
             let recursion = if recursive {
                 Some(true)
             } else if no_recursive {
@@ -113,26 +94,13 @@ pub async fn policy(engine: &Engine, command: PolicyCommand) -> anyhow::Result<E
             } else {
                 None
             };
-            (
-                "updated",
-                engine
-                    .update_policy(&folder, to.as_deref(), recursion)
-                    .await?,
-            )
+            ("updated", engine.update_policy(&folder, to.as_deref(), recursion).await?)
         }
         PolicyCommand::Remove { folder } => ("removed", engine.remove_policy(&folder).await?),
-        PolicyCommand::Enable { folder } => {
-            ("enabled", engine.set_policy_enabled(&folder, true).await?)
-        }
-        PolicyCommand::Disable { folder } => {
-            ("disabled", engine.set_policy_enabled(&folder, false).await?)
-        }
+        PolicyCommand::Enable { folder } => ("enabled", engine.set_policy_enabled(&folder, true).await?),
+        PolicyCommand::Disable { folder } => ("disabled", engine.set_policy_enabled(&folder, false).await?),
     };
-    println!(
-        "Policy {verb}: {} → {}",
-        policy.folder_path,
-        policy.destinations.join(", ")
-    );
+    println!("Policy {verb}: {} → {}", policy.folder_path, policy.destinations.join(", "));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -169,9 +137,10 @@ pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> 
 pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode> {
     let status = match args.status.as_deref() {
         None => None,
-        Some(s) => Some(SyncStatus::parse(s).ok_or_else(|| {
-            anyhow::anyhow!("--status must be synced, pending or failed, not `{s}`")
-        })?),
+        Some(s) => Some(
+            SyncStatus::parse(s)
+                .ok_or_else(|| anyhow::anyhow!("--status must be synced, pending or failed, not `{s}`"))?,
+        ),
     };
     let page = engine
         .files(&FileQuery {
@@ -187,22 +156,10 @@ pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode>
         return Ok(ExitCode::SUCCESS);
     }
     for row in &page.rows {
-        let badges: Vec<String> = row
-            .destinations
-            .iter()
-            .map(|d| format!("{}:{}", d.destination, d.status))
-            .collect();
+        let badges: Vec<String> = row.destinations.iter().map(|d| format!("{}:{}", d.destination, d.status)).collect();
         println!("{}  [{}]", row.drive_path, badges.join(" "));
-        for d in row
-            .destinations
-            .iter()
-            .filter(|d| d.status == SyncStatus::Failed)
-        {
-            println!(
-                "    {} failed: {}",
-                d.destination,
-                d.error_message.as_deref().unwrap_or("unknown error")
-            );
+        for d in row.destinations.iter().filter(|d| d.status == SyncStatus::Failed) {
+            println!("    {} failed: {}", d.destination, d.error_message.as_deref().unwrap_or("unknown error"));
         }
     }
     println!("{} of {} files", page.rows.len(), page.total);

@@ -31,8 +31,7 @@ pub struct DemoProfile {
 }
 
 pub async fn start(data_dir: &Path) -> anyhow::Result<DemoProfile> {
-    let rclone =
-        locate_binary(None).context("rclone was not found: run scripts/fetch-rclone first")?;
+    let rclone = locate_binary(None).context("rclone was not found: run scripts/fetch-rclone first")?;
     let drive_dir = data_dir.join("sample-drive");
     if drive_dir.exists() {
         std::fs::remove_dir_all(&drive_dir)?;
@@ -58,59 +57,32 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<DemoProfile> {
     secrets.set("demo_s3", "secret_access_key", &s3.secret_key);
     let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
     if engine.policies().await?.is_empty() {
-        engine
-            .add_policy("Projects", &["local".into(), "demo_s3".into()], true)
-            .await?;
-        engine
-            .add_policy("Archive", &["local".into()], true)
-            .await?;
+        engine.add_policy("Projects", &["local".into(), "demo_s3".into()], true).await?;
+        engine.add_policy("Archive", &["local".into()], true).await?;
     }
-    Ok(DemoProfile {
-        drive,
-        s3,
-        engine,
-        local_backup,
-    })
+    Ok(DemoProfile { drive, s3, engine, local_backup })
 }
 
 pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let data_dir = data_dir.unwrap_or_else(|| default_data_dir().join("demo"));
-    println!(
-        "Fanout demo: a sample Drive (demo data, no account) backed up to two local destinations."
-    );
+    println!("Fanout demo: a sample Drive (demo data, no account) backed up to two local destinations.");
     let demo = start(&data_dir).await?;
-    println!(
-        "  sample Drive served at {} (labelled demo data)",
-        demo.drive.base_url()
-    );
+    println!("  sample Drive served at {} (labelled demo data)", demo.drive.base_url());
     for p in demo.engine.policies().await? {
-        println!(
-            "  policy: {} → {}",
-            p.folder_path,
-            p.destinations.join(", ")
-        );
+        println!("  policy: {} → {}", p.folder_path, p.destinations.join(", "));
     }
     let summary = crate::progress::run_with_progress(&demo.engine, false).await?;
     println!();
-    println!(
-        "Sync {}: {} files backed up.",
-        summary.status, summary.files_planned
-    );
+    println!("Sync {}: {} files backed up.", summary.status, summary.files_planned);
     for (key, d) in &summary.destinations {
-        println!(
-            "  {key:<8} {} synced, {} failed, {} pending",
-            d.synced, d.failed, d.pending
-        );
+        println!("  {key:<8} {} synced, {} failed, {} pending", d.synced, d.failed, d.pending);
     }
     for e in &summary.errors {
         println!("  error: {e}");
     }
     println!();
     println!("Your copies:");
-    println!(
-        "  local folder: {}",
-        demo.local_backup.join("google-drive").display()
-    );
+    println!("  local folder: {}", demo.local_backup.join("google-drive").display());
     println!(
         "  S3 server:    {} (bucket {BUCKET}), stored in {}",
         demo.s3.endpoint(),
@@ -118,9 +90,5 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     );
     println!("Run `fanout demo` again: nothing changed, so nothing is copied.");
     demo.engine.close().await;
-    Ok(if summary.all_success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

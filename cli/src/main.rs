@@ -17,11 +17,7 @@ use fanout_core::secrets::{EnvSecrets, LayeredSecrets};
 use fanout_core::Engine;
 
 #[derive(Parser)]
-#[command(
-    name = "fanout",
-    version,
-    about = "Back up Google Drive folders to several clouds at once"
-)]
+#[command(name = "fanout", version, about = "Back up Google Drive folders to several clouds at once")]
 struct Cli {
     /// config.yaml to use (default: the user's config, else the built-in defaults).
     #[arg(long, global = true, env = "FANOUT_CONFIG")]
@@ -155,10 +151,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG")
-                .unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

@@ -30,11 +30,7 @@ pub async fn sync(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
     } else {
         print_summary(&summary);
     }
-    Ok(if summary.all_success {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(3)
-    })
+    Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
 pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<SyncSummary> {
@@ -64,20 +60,15 @@ pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<S
             while let Some(event) = rx.recv().await {
                 let Some(bar) = &bar else { continue };
                 match event {
-                    SyncEvent::Listed { items } => {
-                        bar.set_message(format!("{items} Drive items listed"))
-                    }
+                    SyncEvent::Listed { items } => bar.set_message(format!("{items} Drive items listed")),
                     SyncEvent::Planned { files, .. } => {
                         bar.set_length(files as u64);
                         bar.set_message("backing up");
                     }
                     SyncEvent::Progress(p) => {
                         bar.set_position(p.files_done);
-                        let per_dest: Vec<String> = p
-                            .destinations
-                            .iter()
-                            .map(|(k, d)| format!("{k} {}/{}", d.synced, d.pairs_total))
-                            .collect();
+                        let per_dest: Vec<String> =
+                            p.destinations.iter().map(|(k, d)| format!("{k} {}/{}", d.synced, d.pairs_total)).collect();
                         bar.set_prefix(format!(
                             "{} downloaded  {}",
                             human_bytes(p.bytes_downloaded),
@@ -89,12 +80,7 @@ pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<S
             }
         })
     };
-    let result = engine
-        .sync(SyncOptions {
-            cancel,
-            progress: Some(tx),
-        })
-        .await;
+    let result = engine.sync(SyncOptions { cancel, progress: Some(tx) }).await;
     let _ = bar_task.await;
     ctrl_c.abort();
     if let Some(bar) = bar {

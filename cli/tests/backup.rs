@@ -64,21 +64,11 @@ async fn rich_sandbox() -> (tempfile::TempDir, Sandbox) {
     let tree = tempfile::tempdir().unwrap();
     rich_drive(tree.path());
     let sandbox = Sandbox::start(tree.path(), Some(RICH_MANIFEST), &standard_destinations()).await;
-    sandbox
-        .fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,backblaze_b2"])
-        .await;
-    sandbox
-        .fanout_ok(&["policy", "add", "Projects/Photos", "--to", "backblaze_b2"])
-        .await;
-    sandbox
-        .fanout_ok(&["policy", "add", "Archive", "--to", "scaleway,local"])
-        .await;
-    sandbox
-        .fanout_ok(&["policy", "add", "Projects/Private", "--to", "aws_s3"])
-        .await;
-    sandbox
-        .fanout_ok(&["policy", "disable", "Projects/Private"])
-        .await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,backblaze_b2"]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects/Photos", "--to", "backblaze_b2"]).await;
+    sandbox.fanout_ok(&["policy", "add", "Archive", "--to", "scaleway,local"]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects/Private", "--to", "aws_s3"]).await;
+    sandbox.fanout_ok(&["policy", "disable", "Projects/Private"]).await;
     (tree, sandbox)
 }
 
@@ -89,11 +79,7 @@ fn expected_contents(sandbox: &Sandbox) -> BTreeMap<String, Vec<String>> {
         expected.insert(key.clone(), Vec::new());
     }
     let truth = drive_truth(&sandbox.drive);
-    assert!(
-        truth.len() >= 200,
-        "the fixture must hold at least 200 files, has {}",
-        truth.len()
-    );
+    assert!(truth.len() >= 200, "the fixture must hold at least 200 files, has {}", truth.len());
     for (path, bytes) in truth {
         for dest in expected_destinations(&path) {
             expected.get_mut(dest).unwrap().push(md5_hex(&bytes));
@@ -133,35 +119,21 @@ async fn every_destination_holds_exactly_what_its_policies_say_byte_for_byte() {
         "the Google Doc or the real docx keeps the plain name"
     );
     assert_eq!(
-        aws.keys()
-            .filter(|k| k.starts_with("google-drive/Projects/Roadmap"))
-            .count(),
+        aws.keys().filter(|k| k.starts_with("google-drive/Projects/Roadmap")).count(),
         2,
         "a Doc beside a real .docx: no overwrite"
     );
     assert_eq!(
-        aws.keys()
-            .filter(|k| k.starts_with("google-drive/Projects/a ")
-                || *k == "google-drive/Projects/a.txt")
-            .count(),
+        aws.keys().filter(|k| k.starts_with("google-drive/Projects/a ") || *k == "google-drive/Projects/a.txt").count(),
         3
     );
     assert!(aws.contains_key("google-drive/Projects/a_b"));
     assert!(aws.contains_key("google-drive/Projects/__"));
-    assert!(aws
-        .keys()
-        .all(|k| !k.split('/').any(|c| c == ".." || c == "." || c.is_empty())));
+    assert!(aws.keys().all(|k| !k.split('/').any(|c| c == ".." || c == "." || c.is_empty())));
+    assert!(aws.keys().any(|k| k.ends_with("Budget.xlsx")) && aws.keys().any(|k| k.ends_with("Pitch.pptx")));
+    assert!(sandbox.objects("local").keys().any(|k| k.ends_with("Archive/Diagram.svg")));
     assert!(
-        aws.keys().any(|k| k.ends_with("Budget.xlsx"))
-            && aws.keys().any(|k| k.ends_with("Pitch.pptx"))
-    );
-    assert!(sandbox
-        .objects("local")
-        .keys()
-        .any(|k| k.ends_with("Archive/Diagram.svg")));
-    assert!(
-        !aws.keys()
-            .any(|k| k.contains("Private") || k.contains("Photos")),
+        !aws.keys().any(|k| k.contains("Private") || k.contains("Photos")),
         "Private is excluded, Photos goes to B2 only"
     );
     assert!(!aws.keys().any(|k| k.contains("Gone")));
@@ -172,10 +144,7 @@ async fn every_destination_holds_exactly_what_its_policies_say_byte_for_byte() {
     for r in requests.iter().filter(|r| r.route == "files.get_media") {
         let id = r.file_id.clone().unwrap();
         let state = sandbox.drive.state();
-        assert!(
-            !state.store.files[&id].is_workspace(),
-            "alt=media on a Workspace file"
-        );
+        assert!(!state.store.files[&id].is_workspace(), "alt=media on a Workspace file");
     }
     // Listing asked for only what it reads, in big batched pages.
     for r in requests.iter().filter(|r| r.route == "files.list") {
@@ -184,12 +153,7 @@ async fn every_destination_holds_exactly_what_its_policies_say_byte_for_byte() {
     }
 
     // Every pair the ledger calls synced is on its server with the recorded hash.
-    let page: Value = serde_json::from_str(
-        &sandbox
-            .fanout_ok(&["files", "--json", "--limit", "1000"])
-            .await,
-    )
-    .unwrap();
+    let page: Value = serde_json::from_str(&sandbox.fanout_ok(&["files", "--json", "--limit", "1000"]).await).unwrap();
     let mut checked = 0;
     for row in page["rows"].as_array().unwrap() {
         for pair in row["destinations"].as_array().unwrap() {
@@ -202,13 +166,8 @@ async fn every_destination_holds_exactly_what_its_policies_say_byte_for_byte() {
                 common::Dest::Local { .. } => std::path::PathBuf::from(remote),
             };
             assert!(on_disk.starts_with(&root), "{remote}");
-            let bytes =
-                std::fs::read(&on_disk).unwrap_or_else(|e| panic!("{key} lacks {remote}: {e}"));
-            assert_eq!(
-                Some(md5_hex(&bytes).as_str()),
-                pair["md5"].as_str(),
-                "{remote}"
-            );
+            let bytes = std::fs::read(&on_disk).unwrap_or_else(|e| panic!("{key} lacks {remote}: {e}"));
+            assert_eq!(Some(md5_hex(&bytes).as_str()), pair["md5"].as_str(), "{remote}");
             checked += 1;
         }
     }
@@ -223,44 +182,28 @@ async fn a_stopped_destination_fails_only_its_own_pairs_and_the_next_run_retries
     sandbox.s3("backblaze_b2").stop();
 
     let (code, summary, _) = sandbox.sync_json().await;
-    assert_eq!(
-        code,
-        Some(3),
-        "a run with failures exits non-zero: {summary:#}"
-    );
+    assert_eq!(code, Some(3), "a run with failures exits non-zero: {summary:#}");
     assert_eq!(summary["all_success"], false);
     assert_eq!(summary["any_success"], true);
     let b2 = &summary["destinations"]["backblaze_b2"];
     assert_eq!(b2["synced"], 0);
     assert!(b2["failed"].as_u64().unwrap() > 100);
     for other in ["aws_s3", "scaleway", "local"] {
-        assert_eq!(
-            summary["destinations"][other]["success"], true,
-            "{other}: {summary:#}"
-        );
+        assert_eq!(summary["destinations"][other]["success"], true, "{other}: {summary:#}");
     }
     let expected = expected_contents(&sandbox);
     assert_eq!(actual_contents(&sandbox, "aws_s3"), expected["aws_s3"]);
 
     // The failure is recorded per pair, with an error that says what to do.
-    let failed: Value = serde_json::from_str(
-        &sandbox
-            .fanout_ok(&["files", "--json", "--status", "failed", "--limit", "1000"])
-            .await,
-    )
-    .unwrap();
+    let failed: Value =
+        serde_json::from_str(&sandbox.fanout_ok(&["files", "--json", "--status", "failed", "--limit", "1000"]).await)
+            .unwrap();
     assert_eq!(failed["total"].as_u64(), b2["failed"].as_u64());
     for row in failed["rows"].as_array().unwrap() {
         for pair in row["destinations"].as_array().unwrap() {
             if pair["destination"] == "backblaze_b2" {
                 assert_eq!(pair["status"], "failed");
-                assert!(
-                    pair["error_message"]
-                        .as_str()
-                        .unwrap()
-                        .contains("cannot reach"),
-                    "{pair:#}"
-                );
+                assert!(pair["error_message"].as_str().unwrap().contains("cannot reach"), "{pair:#}");
             } else {
                 assert_eq!(pair["status"], "synced");
             }
@@ -269,37 +212,19 @@ async fn a_stopped_destination_fails_only_its_own_pairs_and_the_next_run_retries
 
     // Back up: only B2's pairs move. Nothing at the other servers is rewritten.
     sandbox.s3("backblaze_b2").resume().unwrap();
-    let marks: Vec<_> = ["aws_s3", "scaleway", "local"]
-        .iter()
-        .map(|k| sandbox.write_marks(k))
-        .collect();
+    let marks: Vec<_> = ["aws_s3", "scaleway", "local"].iter().map(|k| sandbox.write_marks(k)).collect();
     sandbox.drive.clear_requests();
     let (code, summary, _) = sandbox.sync_json().await;
     assert_eq!(code, Some(0), "{summary:#}");
     assert_eq!(summary["destinations"]["aws_s3"]["transferred"], 0);
-    assert_eq!(
-        summary["destinations"]["backblaze_b2"]["transferred"],
-        b2["failed"]
-    );
-    let after: Vec<_> = ["aws_s3", "scaleway", "local"]
-        .iter()
-        .map(|k| sandbox.write_marks(k))
-        .collect();
-    assert_eq!(
-        marks, after,
-        "objects at healthy destinations were rewritten"
-    );
-    assert_eq!(
-        actual_contents(&sandbox, "backblaze_b2"),
-        expected["backblaze_b2"]
-    );
+    assert_eq!(summary["destinations"]["backblaze_b2"]["transferred"], b2["failed"]);
+    let after: Vec<_> = ["aws_s3", "scaleway", "local"].iter().map(|k| sandbox.write_marks(k)).collect();
+    assert_eq!(marks, after, "objects at healthy destinations were rewritten");
+    assert_eq!(actual_contents(&sandbox, "backblaze_b2"), expected["backblaze_b2"]);
     // Files already everywhere were not downloaded again.
-    let downloads = sandbox
-        .drive
-        .requests()
-        .iter()
-        .filter(|r| r.route == "files.get_media" || r.route == "files.export")
-        .count() as u64;
+    let downloads =
+        sandbox.drive.requests().iter().filter(|r| r.route == "files.get_media" || r.route == "files.export").count()
+            as u64;
     assert_eq!(downloads, summary["files_planned"].as_u64().unwrap());
 }
 
@@ -308,29 +233,16 @@ async fn a_sync_with_no_drive_changes_downloads_and_transfers_nothing() {
     let (_tree, sandbox) = rich_sandbox().await;
     let (code, _, _) = sandbox.sync_json().await;
     assert_eq!(code, Some(0));
-    let marks: Vec<_> = sandbox
-        .dests
-        .keys()
-        .map(|k| sandbox.write_marks(k))
-        .collect();
+    let marks: Vec<_> = sandbox.dests.keys().map(|k| sandbox.write_marks(k)).collect();
     sandbox.drive.clear_requests();
 
     let (code, summary, _) = sandbox.sync_json().await;
     assert_eq!(code, Some(0));
     assert_eq!(summary["files_planned"], 0);
     let requests = sandbox.drive.requests();
-    assert!(
-        requests
-            .iter()
-            .all(|r| r.route != "files.get_media" && r.route != "files.export"),
-        "a download happened"
-    );
+    assert!(requests.iter().all(|r| r.route != "files.get_media" && r.route != "files.export"), "a download happened");
     assert_eq!(sandbox.drive.bytes_served(), 0);
-    let after: Vec<_> = sandbox
-        .dests
-        .keys()
-        .map(|k| sandbox.write_marks(k))
-        .collect();
+    let after: Vec<_> = sandbox.dests.keys().map(|k| sandbox.write_marks(k)).collect();
     assert_eq!(marks, after, "an object was written");
 }
 
@@ -339,9 +251,7 @@ async fn a_changed_file_is_the_only_thing_copied_again() {
     let (_tree, sandbox) = rich_sandbox().await;
     assert_eq!(sandbox.sync_json().await.0, Some(0));
     let id = sandbox.drive.id_of("Projects/plan-003.txt").unwrap();
-    sandbox
-        .drive
-        .set_content(&id, "edited in Drive".as_bytes().to_vec());
+    sandbox.drive.set_content(&id, "edited in Drive".as_bytes().to_vec());
     sandbox.drive.clear_requests();
     let (code, summary, _) = sandbox.sync_json().await;
     assert_eq!(code, Some(0));
@@ -349,18 +259,10 @@ async fn a_changed_file_is_the_only_thing_copied_again() {
     assert_eq!(summary["destinations"]["aws_s3"]["transferred"], 1);
     assert_eq!(summary["destinations"]["backblaze_b2"]["transferred"], 1);
     for key in ["aws_s3", "backblaze_b2"] {
-        assert_eq!(
-            sandbox.objects(key)["google-drive/Projects/plan-003.txt"],
-            b"edited in Drive"
-        );
+        assert_eq!(sandbox.objects(key)["google-drive/Projects/plan-003.txt"], b"edited in Drive");
     }
     assert_eq!(
-        sandbox
-            .drive
-            .requests()
-            .iter()
-            .filter(|r| r.route == "files.get_media")
-            .count(),
+        sandbox.drive.requests().iter().filter(|r| r.route == "files.get_media").count(),
         1,
         "downloaded once for two destinations"
     );

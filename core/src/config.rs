@@ -14,10 +14,7 @@ pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config.yaml");
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path} is not valid: {message}")]
     Yaml { path: String, message: String },
     #[error("config field `{field}` {problem}")]
@@ -25,10 +22,7 @@ pub enum ConfigError {
 }
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
-    ConfigError::Invalid {
-        field: field.into(),
-        problem: problem.into(),
-    }
+    ConfigError::Invalid { field: field.into(), problem: problem.into() }
 }
 
 // ---- raw YAML shape -------------------------------------------------------------------------
@@ -156,10 +150,7 @@ pub struct SyncConfig {
 
 /// Export formats Fanout knows how to ask Drive for, by Workspace kind.
 pub const EXPORT_CHOICES: &[(&str, &[&str])] = &[
-    (
-        "document",
-        &["docx", "odt", "pdf", "rtf", "txt", "html", "epub", "md"],
-    ),
+    ("document", &["docx", "odt", "pdf", "rtf", "txt", "html", "epub", "md"]),
     ("spreadsheet", &["xlsx", "ods", "pdf"]),
     ("presentation", &["pptx", "odp", "pdf"]),
     ("drawing", &["svg", "png", "pdf", "jpg"]),
@@ -168,10 +159,8 @@ pub const EXPORT_CHOICES: &[(&str, &[&str])] = &[
 impl Config {
     /// Reads and validates a config file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Self::parse(&text, &path.display().to_string())
     }
 
@@ -182,10 +171,8 @@ impl Config {
 
     /// Parses YAML text; `origin` names it in error messages.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let raw: RawConfig = serde_yaml::from_str(text).map_err(|e| ConfigError::Yaml {
-            path: origin.to_string(),
-            message: e.to_string(),
-        })?;
+        let raw: RawConfig = serde_yaml::from_str(text)
+            .map_err(|e| ConfigError::Yaml { path: origin.to_string(), message: e.to_string() })?;
         validate(raw)
     }
 
@@ -203,26 +190,10 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     let google = GoogleConfig {
         client_id: g.client_id.unwrap_or_default(),
         client_secret: g.client_secret.unwrap_or_default(),
-        auth_url: url_field(
-            "google.auth_url",
-            g.auth_url,
-            "https://accounts.google.com/o/oauth2/v2/auth",
-        )?,
-        token_url: url_field(
-            "google.token_url",
-            g.token_url,
-            "https://oauth2.googleapis.com/token",
-        )?,
-        revoke_url: url_field(
-            "google.revoke_url",
-            g.revoke_url,
-            "https://oauth2.googleapis.com/revoke",
-        )?,
-        drive_url: url_field(
-            "google.drive_url",
-            g.drive_url,
-            "https://www.googleapis.com/drive/v3",
-        )?,
+        auth_url: url_field("google.auth_url", g.auth_url, "https://accounts.google.com/o/oauth2/v2/auth")?,
+        token_url: url_field("google.token_url", g.token_url, "https://oauth2.googleapis.com/token")?,
+        revoke_url: url_field("google.revoke_url", g.revoke_url, "https://oauth2.googleapis.com/revoke")?,
+        drive_url: url_field("google.drive_url", g.drive_url, "https://www.googleapis.com/drive/v3")?,
     };
 
     let mut destinations = Vec::new();
@@ -231,32 +202,19 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
 
     let s = raw.sync;
-    let mut export_formats: BTreeMap<String, String> = [
-        ("document", "docx"),
-        ("spreadsheet", "xlsx"),
-        ("presentation", "pptx"),
-        ("drawing", "svg"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
+    let mut export_formats: BTreeMap<String, String> =
+        [("document", "docx"), ("spreadsheet", "xlsx"), ("presentation", "pptx"), ("drawing", "svg")]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
     for (kind, ext) in s.export_formats {
         let field = format!("sync.export_formats.{kind}");
         let Some((_, choices)) = EXPORT_CHOICES.iter().find(|(k, _)| *k == kind) else {
             let kinds: Vec<_> = EXPORT_CHOICES.iter().map(|(k, _)| *k).collect();
-            return Err(invalid(
-                field,
-                format!(
-                    "is not a Google Workspace kind; use one of {}",
-                    kinds.join(", ")
-                ),
-            ));
+            return Err(invalid(field, format!("is not a Google Workspace kind; use one of {}", kinds.join(", "))));
         };
         if !choices.contains(&ext.as_str()) {
-            return Err(invalid(
-                field,
-                format!("cannot be `{ext}`; use one of {}", choices.join(", ")),
-            ));
+            return Err(invalid(field, format!("cannot be `{ext}`; use one of {}", choices.join(", "))));
         }
         export_formats.insert(kind, ext);
     }
@@ -274,21 +232,13 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         google,
         destinations,
         sync,
-        rclone_path: raw
-            .rclone
-            .path
-            .filter(|p| !p.is_empty())
-            .map(|p| expand_home(&p)),
+        rclone_path: raw.rclone.path.filter(|p| !p.is_empty()).map(|p| expand_home(&p)),
     })
 }
 
 fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfig, ConfigError> {
     let field = |name: &str| format!("destinations.{key}.{name}");
-    if key.is_empty()
-        || !key
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
+    if key.is_empty() || !key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
         return Err(invalid(
             format!("destinations.{key}"),
             "has a bad name: use lowercase letters, digits and underscores (e.g. office_nas)",
@@ -301,69 +251,45 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
         (None, _) => {
             return Err(invalid(
                 field("type"),
-                format!(
-                    "is missing; use one of {}",
-                    providers::type_names().join(", ")
-                ),
+                format!("is missing; use one of {}", providers::type_names().join(", ")),
             ))
         }
     };
     let provider = providers::by_type(&type_name).ok_or_else(|| {
         invalid(
             field("type"),
-            format!(
-                "`{type_name}` is not a destination type; use one of {}",
-                providers::type_names().join(", ")
-            ),
+            format!("`{type_name}` is not a destination type; use one of {}", providers::type_names().join(", ")),
         )
     })?;
 
     let bucket_or_path = match provider.location {
         Location::Bucket => {
             if d.path.is_some() {
-                return Err(invalid(
-                    field("path"),
-                    format!("does not apply to {}; use `bucket`", provider.label),
-                ));
+                return Err(invalid(field("path"), format!("does not apply to {}; use `bucket`", provider.label)));
             }
             let bucket = d.bucket.unwrap_or_default();
             if d.enabled && bucket.trim().is_empty() {
-                return Err(invalid(
-                    field("bucket"),
-                    "is required for an enabled destination",
-                ));
+                return Err(invalid(field("bucket"), "is required for an enabled destination"));
             }
             if bucket.contains('/') {
-                return Err(invalid(
-                    field("bucket"),
-                    "must be a bucket name only; put folders in `prefix`",
-                ));
+                return Err(invalid(field("bucket"), "must be a bucket name only; put folders in `prefix`"));
             }
             bucket
         }
         Location::Folder => {
             if d.bucket.is_some() {
-                return Err(invalid(
-                    field("bucket"),
-                    "does not apply to a local folder; use `path`",
-                ));
+                return Err(invalid(field("bucket"), "does not apply to a local folder; use `path`"));
             }
             let path = d.path.unwrap_or_default();
             if d.enabled && path.trim().is_empty() {
-                return Err(invalid(
-                    field("path"),
-                    "is required for an enabled local destination",
-                ));
+                return Err(invalid(field("path"), "is required for an enabled local destination"));
             }
             if path.is_empty() {
                 path
             } else {
                 let expanded = expand_home(&path);
                 if !expanded.is_absolute() {
-                    return Err(invalid(
-                        field("path"),
-                        "must be an absolute path (or start with ~/)",
-                    ));
+                    return Err(invalid(field("path"), "must be an absolute path (or start with ~/)"));
                 }
                 expanded.display().to_string()
             }
@@ -372,17 +298,11 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
 
     let endpoint = d.endpoint.filter(|e| !e.trim().is_empty());
     if provider.needs_endpoint && d.enabled && endpoint.is_none() {
-        return Err(invalid(
-            field("endpoint"),
-            format!("is required for {}", provider.label),
-        ));
+        return Err(invalid(field("endpoint"), format!("is required for {}", provider.label)));
     }
     let prefix = d.prefix.unwrap_or_default().trim_matches('/').to_string();
     if prefix.split('/').any(|c| c == ".." || c == ".") {
-        return Err(invalid(
-            field("prefix"),
-            "must not contain `.` or `..` components",
-        ));
+        return Err(invalid(field("prefix"), "must not contain `.` or `..` components"));
     }
     Ok(DestinationConfig {
         key: key.to_string(),
@@ -397,14 +317,9 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
 }
 
 fn url_field(field: &str, value: Option<String>, default: &str) -> Result<String, ConfigError> {
-    let value = value
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| default.to_string());
+    let value = value.filter(|v| !v.is_empty()).unwrap_or_else(|| default.to_string());
     if !(value.starts_with("https://") || value.starts_with("http://")) {
-        return Err(invalid(
-            field,
-            format!("must be an http(s) URL, not `{value}`"),
-        ));
+        return Err(invalid(field, format!("must be an http(s) URL, not `{value}`")));
     }
     Ok(value.trim_end_matches('/').to_string())
 }
@@ -434,10 +349,7 @@ mod tests {
         let scaleway = config.destination("scaleway").unwrap();
         assert!(!scaleway.enabled);
         assert_eq!(config.destination("aws_s3").unwrap().provider.backend, "s3");
-        assert_eq!(
-            config.destination("backblaze_b2").unwrap().provider.backend,
-            "b2"
-        );
+        assert_eq!(config.destination("backblaze_b2").unwrap().provider.backend, "b2");
         assert!(config.destination("local").unwrap().enabled);
         assert_eq!(config.sync.export_formats["document"], "docx");
     }
@@ -452,39 +364,25 @@ mod tests {
     #[test]
     fn an_enabled_bucket_destination_needs_a_bucket() {
         let err = Config::parse("destinations:\n  aws_s3:\n    enabled: true\n", "t").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "config field `destinations.aws_s3.bucket` is required for an enabled destination"
-        );
+        assert_eq!(err.to_string(), "config field `destinations.aws_s3.bucket` is required for an enabled destination");
     }
 
     #[test]
     fn a_user_named_destination_must_state_its_type() {
-        let err = Config::parse(
-            "destinations:\n  nas:\n    enabled: true\n    bucket: b\n",
-            "t",
-        )
-        .unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("config field `destinations.nas.type` is missing"));
+        let err = Config::parse("destinations:\n  nas:\n    enabled: true\n    bucket: b\n", "t").unwrap_err();
+        assert!(err.to_string().starts_with("config field `destinations.nas.type` is missing"));
         let err = Config::parse("destinations:\n  nas:\n    type: ftp\n", "t").unwrap_err();
         assert!(err.to_string().contains("`ftp` is not a destination type"));
     }
 
     #[test]
     fn s3_compatible_needs_an_endpoint_and_local_an_absolute_path() {
-        let err = Config::parse(
-            "destinations:\n  nas:\n    type: s3_compatible\n    enabled: true\n    bucket: b\n",
-            "t",
-        )
-        .unwrap_err();
+        let err =
+            Config::parse("destinations:\n  nas:\n    type: s3_compatible\n    enabled: true\n    bucket: b\n", "t")
+                .unwrap_err();
         assert!(err.to_string().contains("destinations.nas.endpoint"));
-        let err = Config::parse(
-            "destinations:\n  disk:\n    type: local\n    enabled: true\n    path: rel/dir\n",
-            "t",
-        )
-        .unwrap_err();
+        let err = Config::parse("destinations:\n  disk:\n    type: local\n    enabled: true\n    path: rel/dir\n", "t")
+            .unwrap_err();
         assert!(err.to_string().contains("absolute"));
     }
 
@@ -497,8 +395,6 @@ mod tests {
     #[test]
     fn malformed_yaml_is_one_clear_error() {
         let err = Config::parse("destinations: [unclosed\n", "my.yaml").unwrap_err();
-        assert!(err
-            .to_string()
-            .starts_with("config file my.yaml is not valid"));
+        assert!(err.to_string().starts_with("config file my.yaml is not valid"));
     }
 }

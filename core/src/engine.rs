@@ -10,9 +10,7 @@ use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
-use crate::sync::{
-    run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary,
-};
+use crate::sync::{run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -32,17 +30,12 @@ pub enum EngineError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Rclone(#[from] RcloneError),
-    #[error(
-        "not signed in to Google: run `fanout auth google` (or set FANOUT_GOOGLE_ACCESS_TOKEN)"
-    )]
+    #[error("not signed in to Google: run `fanout auth google` (or set FANOUT_GOOGLE_ACCESS_TOKEN)")]
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
     RcloneMissing,
     #[error("cannot use the data folder {path}: {source}")]
-    DataDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    DataDir { path: PathBuf, source: std::io::Error },
 }
 
 /// Fanout's engine over one data folder.
@@ -55,22 +48,11 @@ pub struct Engine {
 
 impl Engine {
     /// Opens the data folder (database included), creating it if needed.
-    pub async fn open(
-        config: Config,
-        data_dir: &Path,
-        secrets: Arc<dyn SecretStore>,
-    ) -> Result<Self, EngineError> {
-        std::fs::create_dir_all(data_dir).map_err(|source| EngineError::DataDir {
-            path: data_dir.to_path_buf(),
-            source,
-        })?;
+    pub async fn open(config: Config, data_dir: &Path, secrets: Arc<dyn SecretStore>) -> Result<Self, EngineError> {
+        std::fs::create_dir_all(data_dir)
+            .map_err(|source| EngineError::DataDir { path: data_dir.to_path_buf(), source })?;
         let db = Database::open(&data_dir.join("fanout.db")).await?;
-        Ok(Self {
-            config,
-            db,
-            data_dir: data_dir.to_path_buf(),
-            secrets,
-        })
+        Ok(Self { config, db, data_dir: data_dir.to_path_buf(), secrets })
     }
 
     pub fn db(&self) -> &Database {
@@ -83,10 +65,7 @@ impl Engine {
 
     /// A Drive client signed in with the stored access token.
     pub fn drive(&self) -> Result<DriveClient, EngineError> {
-        let token = self
-            .secrets
-            .get("google", "access_token")?
-            .ok_or(EngineError::NotSignedIn)?;
+        let token = self.secrets.get("google", "access_token")?.ok_or(EngineError::NotSignedIn)?;
         Ok(DriveClient::new(&self.config.google.drive_url, &token)?)
     }
 
@@ -97,10 +76,7 @@ impl Engine {
     /// Starts the rclone daemon with every enabled destination.
     pub async fn storage(&self) -> Result<StorageManager, EngineError> {
         let rclone = self.rclone_binary()?;
-        Ok(
-            StorageManager::start(&self.config, self.secrets.as_ref(), &rclone, &self.data_dir)
-                .await?,
-        )
+        Ok(StorageManager::start(&self.config, self.secrets.as_ref(), &rclone, &self.data_dir).await?)
     }
 
     /// Every configured destination, with whether its keys are available.
@@ -110,10 +86,7 @@ impl Engine {
 
     /// Tests one destination's connection, credentials and bucket.
     pub async fn test_destination(&self, key: &str) -> Result<(), EngineError> {
-        let dest = self
-            .config
-            .destination(key)
-            .ok_or_else(|| StorageError::UnknownDestination(key.to_string()))?;
+        let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.to_string()))?;
         if !dest.enabled {
             return Err(StorageError::Disabled(key.to_string()).into());
         }
@@ -130,11 +103,7 @@ impl Engine {
     }
 
     fn configured_destinations(&self) -> Vec<(String, bool)> {
-        self.config
-            .destinations
-            .iter()
-            .map(|d| (d.key.clone(), d.enabled))
-            .collect()
+        self.config.destinations.iter().map(|d| (d.key.clone(), d.enabled)).collect()
     }
 
     /// Finds a Drive folder by ID or by path from My Drive (`Work/Reports`).
@@ -152,11 +121,7 @@ impl Engine {
         }
         let mut parent = drive.root_id().await?;
         let mut found: Option<DriveFile> = None;
-        for name in folder
-            .trim_matches('/')
-            .split('/')
-            .filter(|c| !c.is_empty())
-        {
+        for name in folder.trim_matches('/').split('/').filter(|c| !c.is_empty()) {
             let matches = drive.find_child_folders(&parent, name).await?;
             match matches.len() {
                 0 => return Err(PolicyError::FolderNotFound(folder.to_string()).into()),
@@ -165,19 +130,12 @@ impl Engine {
                     return Err(PolicyError::AmbiguousPath {
                         path: folder.to_string(),
                         count: n,
-                        ids: matches
-                            .iter()
-                            .map(|m| m.id.as_str())
-                            .collect::<Vec<_>>()
-                            .join(", "),
+                        ids: matches.iter().map(|m| m.id.as_str()).collect::<Vec<_>>().join(", "),
                     }
                     .into())
                 }
             }
-            let next = matches
-                .into_iter()
-                .next()
-                .ok_or_else(|| PolicyError::FolderNotFound(folder.to_string()))?;
+            let next = matches.into_iter().next().ok_or_else(|| PolicyError::FolderNotFound(folder.to_string()))?;
             parent = next.id.clone();
             found = Some(next);
         }
@@ -186,11 +144,7 @@ impl Engine {
         Ok((folder_file, path))
     }
 
-    async fn folder_path(
-        &self,
-        drive: &DriveClient,
-        folder: &DriveFile,
-    ) -> Result<String, EngineError> {
+    async fn folder_path(&self, drive: &DriveClient, folder: &DriveFile) -> Result<String, EngineError> {
         let root = drive.root_id().await?;
         let mut names = vec![folder.name.clone()];
         let mut parent = folder.parents.first().cloned();
@@ -248,17 +202,9 @@ impl Engine {
         recursive: Option<bool>,
     ) -> Result<FolderPolicy, EngineError> {
         let current = self.find_policy(folder).await?;
-        let destinations = destinations
-            .map(<[String]>::to_vec)
-            .unwrap_or(current.destinations.clone());
+        let destinations = destinations.map(<[String]>::to_vec).unwrap_or(current.destinations.clone());
         validate_destinations(&destinations, &self.configured_destinations())?;
-        self.db
-            .update_folder_policy(
-                &current.folder_id,
-                &destinations,
-                recursive.unwrap_or(current.recursive),
-            )
-            .await?;
+        self.db.update_folder_policy(&current.folder_id, &destinations, recursive.unwrap_or(current.recursive)).await?;
         self.find_policy(&current.folder_id).await
     }
 
@@ -268,15 +214,9 @@ impl Engine {
         Ok(current)
     }
 
-    pub async fn set_policy_enabled(
-        &self,
-        folder: &str,
-        enabled: bool,
-    ) -> Result<FolderPolicy, EngineError> {
+    pub async fn set_policy_enabled(&self, folder: &str, enabled: bool) -> Result<FolderPolicy, EngineError> {
         let current = self.find_policy(folder).await?;
-        self.db
-            .toggle_folder_enabled(&current.folder_id, enabled)
-            .await?;
+        self.db.toggle_folder_enabled(&current.folder_id, enabled).await?;
         self.find_policy(&current.folder_id).await
     }
 
@@ -335,15 +275,10 @@ impl Engine {
 
 /// Where Fanout keeps its data when not told otherwise.
 pub fn default_data_dir() -> PathBuf {
-    dirs::data_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("fanout")
+    dirs::data_dir().unwrap_or_else(|| PathBuf::from(".")).join("fanout")
 }
 
 /// Where Fanout looks for config.yaml when not told otherwise.
 pub fn default_config_path() -> PathBuf {
-    dirs::config_dir()
-        .unwrap_or_else(|| PathBuf::from("."))
-        .join("fanout")
-        .join("config.yaml")
+    dirs::config_dir().unwrap_or_else(|| PathBuf::from(".")).join("fanout").join("config.yaml")
 }

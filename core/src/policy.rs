@@ -24,10 +24,7 @@ pub struct FolderPolicy {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Back the file up to these destinations.
-    Backup {
-        folder_id: String,
-        destinations: Vec<String>,
-    },
+    Backup { folder_id: String, destinations: Vec<String> },
     /// The file goes nowhere, for this reason (recorded on the file).
     Skip(String),
 }
@@ -39,21 +36,12 @@ pub fn decide(ancestors: &[&str], policies: &HashMap<String, FolderPolicy>) -> D
             continue;
         };
         if !policy.enabled {
-            return Decision::Skip(format!(
-                "excluded: the policy on '{}' is disabled",
-                policy.folder_path
-            ));
+            return Decision::Skip(format!("excluded: the policy on '{}' is disabled", policy.folder_path));
         }
         if depth > 0 && !policy.recursive {
-            return Decision::Skip(format!(
-                "not covered: the policy on '{}' is not recursive",
-                policy.folder_path
-            ));
+            return Decision::Skip(format!("not covered: the policy on '{}' is not recursive", policy.folder_path));
         }
-        return Decision::Backup {
-            folder_id: policy.folder_id.clone(),
-            destinations: policy.destinations.clone(),
-        };
+        return Decision::Backup { folder_id: policy.folder_id.clone(), destinations: policy.destinations.clone() };
     }
     Decision::Skip("not covered by any folder policy".to_string())
 }
@@ -71,11 +59,7 @@ pub enum PolicyError {
     #[error("Drive folder `{0}` does not exist or is not a folder")]
     FolderNotFound(String),
     #[error("folder path `{path}` is ambiguous: {count} folders have that name ({ids})")]
-    AmbiguousPath {
-        path: String,
-        count: usize,
-        ids: String,
-    },
+    AmbiguousPath { path: String, count: usize, ids: String },
     #[error("no policy for folder `{0}`; `fanout policy list` shows the policies")]
     NoSuchPolicy(String),
     #[error("folder `{0}` already has a policy; use `fanout policy update` to change it")]
@@ -83,10 +67,7 @@ pub enum PolicyError {
 }
 
 /// Checks a destination list against the configured destinations (key → enabled).
-pub fn validate_destinations(
-    requested: &[String],
-    configured: &[(String, bool)],
-) -> Result<(), PolicyError> {
+pub fn validate_destinations(requested: &[String], configured: &[(String, bool)]) -> Result<(), PolicyError> {
     if requested.is_empty() {
         return Err(PolicyError::NoDestinations);
     }
@@ -97,10 +78,7 @@ pub fn validate_destinations(
         match configured.iter().find(|(k, _)| k == key) {
             None => {
                 let known: Vec<&str> = configured.iter().map(|(k, _)| k.as_str()).collect();
-                return Err(PolicyError::UnknownDestination {
-                    key: key.clone(),
-                    known: known.join(", "),
-                });
+                return Err(PolicyError::UnknownDestination { key: key.clone(), known: known.join(", ") });
             }
             Some((_, false)) => return Err(PolicyError::DisabledDestination(key.clone())),
             Some((_, true)) => {}
@@ -139,67 +117,38 @@ mod tests {
 
     #[test]
     fn the_deepest_policy_decides() {
-        let p = policies(vec![
-            policy("projects", &["aws_s3", "b2"], true, true),
-            policy("photos", &["b2"], true, true),
-        ]);
-        assert_eq!(
-            dests(&decide(&["photos", "projects", "root"], &p)),
-            vec!["b2"]
-        );
-        assert_eq!(
-            dests(&decide(&["deep", "photos", "projects"], &p)),
-            vec!["b2"]
-        );
-        assert_eq!(
-            dests(&decide(&["docs", "projects"], &p)),
-            vec!["aws_s3", "b2"]
-        );
+        let p =
+            policies(vec![policy("projects", &["aws_s3", "b2"], true, true), policy("photos", &["b2"], true, true)]);
+        assert_eq!(dests(&decide(&["photos", "projects", "root"], &p)), vec!["b2"]);
+        assert_eq!(dests(&decide(&["deep", "photos", "projects"], &p)), vec!["b2"]);
+        assert_eq!(dests(&decide(&["docs", "projects"], &p)), vec!["aws_s3", "b2"]);
     }
 
     #[test]
     fn a_disabled_policy_excludes_its_subtree() {
-        let p = policies(vec![
-            policy("projects", &["aws_s3"], true, true),
-            policy("private", &["aws_s3"], true, false),
-        ]);
-        assert!(
-            matches!(decide(&["sub", "private", "projects"], &p), Decision::Skip(r) if r.contains("disabled"))
-        );
-        assert!(matches!(
-            decide(&["private", "projects"], &p),
-            Decision::Skip(_)
-        ));
+        let p =
+            policies(vec![policy("projects", &["aws_s3"], true, true), policy("private", &["aws_s3"], true, false)]);
+        assert!(matches!(decide(&["sub", "private", "projects"], &p), Decision::Skip(r) if r.contains("disabled")));
+        assert!(matches!(decide(&["private", "projects"], &p), Decision::Skip(_)));
     }
 
     #[test]
     fn a_non_recursive_policy_covers_direct_children_only() {
         let p = policies(vec![policy("inbox", &["local"], false, true)]);
         assert_eq!(dests(&decide(&["inbox"], &p)), vec!["local"]);
-        assert!(
-            matches!(decide(&["sub", "inbox"], &p), Decision::Skip(r) if r.contains("not recursive"))
-        );
+        assert!(matches!(decide(&["sub", "inbox"], &p), Decision::Skip(r) if r.contains("not recursive")));
     }
 
     #[test]
     fn a_file_outside_every_policy_is_skipped_with_a_reason() {
         let p = policies(vec![policy("projects", &["aws_s3"], true, true)]);
-        assert_eq!(
-            decide(&["elsewhere", "root"], &p),
-            Decision::Skip("not covered by any folder policy".into())
-        );
+        assert_eq!(decide(&["elsewhere", "root"], &p), Decision::Skip("not covered by any folder policy".into()));
     }
 
     #[test]
     fn destination_lists_are_checked_against_the_config() {
-        let configured = vec![
-            ("aws_s3".to_string(), true),
-            ("scaleway".to_string(), false),
-        ];
-        assert_eq!(
-            validate_destinations(&[], &configured),
-            Err(PolicyError::NoDestinations)
-        );
+        let configured = vec![("aws_s3".to_string(), true), ("scaleway".to_string(), false)];
+        assert_eq!(validate_destinations(&[], &configured), Err(PolicyError::NoDestinations));
         assert!(matches!(
             validate_destinations(&["dropbox".into()], &configured),
             Err(PolicyError::UnknownDestination { key, .. }) if key == "dropbox"
@@ -212,9 +161,6 @@ mod tests {
             validate_destinations(&["aws_s3".into(), "aws_s3".into()], &configured),
             Err(PolicyError::DuplicateDestination("aws_s3".into()))
         );
-        assert_eq!(
-            validate_destinations(&["aws_s3".into()], &configured),
-            Ok(())
-        );
+        assert_eq!(validate_destinations(&["aws_s3".into()], &configured), Ok(()));
     }
 }

@@ -29,11 +29,7 @@ pub struct EnvSecrets;
 impl EnvSecrets {
     /// Every environment variable name that may hold this secret, most specific first.
     pub fn variable_names(owner: &str, field: &str) -> Vec<String> {
-        let mut names = vec![format!(
-            "FANOUT_{}_{}",
-            owner.to_uppercase(),
-            field.to_uppercase()
-        )];
+        let mut names = vec![format!("FANOUT_{}_{}", owner.to_uppercase(), field.to_uppercase())];
         let conventional = match (owner, field) {
             ("aws_s3", "access_key_id") => Some("AWS_ACCESS_KEY_ID"),
             ("aws_s3", "secret_access_key") => Some("AWS_SECRET_ACCESS_KEY"),
@@ -72,10 +68,7 @@ impl MemorySecrets {
 
 impl SecretStore for MemorySecrets {
     fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError> {
-        let values = self
-            .values
-            .lock()
-            .map_err(|_| SecretError::Unavailable("in-memory store poisoned".into()))?;
+        let values = self.values.lock().map_err(|_| SecretError::Unavailable("in-memory store poisoned".into()))?;
         Ok(values.get(&(owner.to_string(), field.to_string())).cloned())
     }
 }
@@ -102,15 +95,9 @@ mod tests {
     fn seed_variables_are_accepted_for_the_well_known_destinations() {
         assert_eq!(
             EnvSecrets::variable_names("backblaze_b2", "secret_access_key"),
-            vec![
-                "FANOUT_BACKBLAZE_B2_SECRET_ACCESS_KEY",
-                "B2_APPLICATION_KEY"
-            ]
+            vec!["FANOUT_BACKBLAZE_B2_SECRET_ACCESS_KEY", "B2_APPLICATION_KEY"]
         );
-        assert_eq!(
-            EnvSecrets::variable_names("office_nas", "access_key_id"),
-            vec!["FANOUT_OFFICE_NAS_ACCESS_KEY_ID"]
-        );
+        assert_eq!(EnvSecrets::variable_names("office_nas", "access_key_id"), vec!["FANOUT_OFFICE_NAS_ACCESS_KEY_ID"]);
     }
 
     #[test]
@@ -120,14 +107,8 @@ mod tests {
         second.set("nas", "access_key_id", "from-second");
         first.set("nas", "secret_access_key", "from-first");
         let layered = LayeredSecrets(vec![Box::new(first), Box::new(second)]);
-        assert_eq!(
-            layered.get("nas", "access_key_id").unwrap().as_deref(),
-            Some("from-second")
-        );
-        assert_eq!(
-            layered.get("nas", "secret_access_key").unwrap().as_deref(),
-            Some("from-first")
-        );
+        assert_eq!(layered.get("nas", "access_key_id").unwrap().as_deref(), Some("from-second"));
+        assert_eq!(layered.get("nas", "secret_access_key").unwrap().as_deref(), Some("from-first"));
         assert_eq!(layered.get("nas", "other").unwrap(), None);
     }
 }

@@ -40,12 +40,7 @@ pub struct Sandbox {
 
 /// Destination key → type in config.yaml. Every bucket destination is a real S3 server.
 pub fn standard_destinations() -> Vec<(&'static str, &'static str)> {
-    vec![
-        ("aws_s3", "aws_s3"),
-        ("backblaze_b2", "s3_compatible"),
-        ("scaleway", "scaleway"),
-        ("local", "local"),
-    ]
+    vec![("aws_s3", "aws_s3"), ("backblaze_b2", "s3_compatible"), ("scaleway", "scaleway"), ("local", "local")]
 }
 
 impl Sandbox {
@@ -57,27 +52,17 @@ impl Sandbox {
             std::fs::write(&p, m).unwrap();
             p
         });
-        let drive = FakeGoogle::serve_dir(drive_root, manifest_path.as_deref(), 0)
-            .await
-            .unwrap();
-        let mut yaml = format!(
-            "google:\n  drive_url: {}\ndestinations:\n",
-            drive.drive_url()
-        );
+        let drive = FakeGoogle::serve_dir(drive_root, manifest_path.as_deref(), 0).await.unwrap();
+        let mut yaml = format!("google:\n  drive_url: {}\ndestinations:\n", drive.drive_url());
         let mut map = BTreeMap::new();
         for (key, kind) in dests {
             if *kind == "local" {
                 let path = dir.path().join(format!("dest-{key}"));
-                yaml += &format!(
-                    "  {key}:\n    type: local\n    enabled: true\n    path: {}\n",
-                    path.display()
-                );
+                yaml += &format!("  {key}:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
                 map.insert(key.to_string(), Dest::Local { path });
             } else {
                 let bucket = format!("bucket-{}", key.replace('_', "-"));
-                let server =
-                    S3Server::start(&rclone(), &dir.path().join(format!("s3-{key}")), &[&bucket])
-                        .unwrap();
+                let server = S3Server::start(&rclone(), &dir.path().join(format!("s3-{key}")), &[&bucket]).unwrap();
                 yaml += &format!(
                     "  {key}:\n    type: {kind}\n    enabled: true\n    bucket: {bucket}\n    endpoint: {}\n    region: us-east-1\n",
                     server.endpoint()
@@ -88,32 +73,17 @@ impl Sandbox {
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, yaml).unwrap();
         let data_dir = dir.path().join("data");
-        Sandbox {
-            dir,
-            drive,
-            dests: map,
-            config_path,
-            data_dir,
-        }
+        Sandbox { dir, drive, dests: map, config_path, data_dir }
     }
 
     /// The environment that carries every secret to `fanout`.
     pub fn secret_env(&self) -> Vec<(String, String)> {
-        let mut env = vec![(
-            "FANOUT_GOOGLE_ACCESS_TOKEN".to_string(),
-            DEFAULT_TOKEN.to_string(),
-        )];
+        let mut env = vec![("FANOUT_GOOGLE_ACCESS_TOKEN".to_string(), DEFAULT_TOKEN.to_string())];
         for (key, dest) in &self.dests {
             if let Dest::S3 { server, .. } = dest {
                 let upper = key.to_uppercase();
-                env.push((
-                    format!("FANOUT_{upper}_ACCESS_KEY_ID"),
-                    server.access_key.clone(),
-                ));
-                env.push((
-                    format!("FANOUT_{upper}_SECRET_ACCESS_KEY"),
-                    server.secret_key.clone(),
-                ));
+                env.push((format!("FANOUT_{upper}_ACCESS_KEY_ID"), server.access_key.clone()));
+                env.push((format!("FANOUT_{upper}_SECRET_ACCESS_KEY"), server.secret_key.clone()));
             }
         }
         env
@@ -124,12 +94,12 @@ impl Sandbox {
     }
 
     pub fn command(&self, args: &[&str]) -> std::process::Command {
+        self.command_with_config(&self.config_path, args)
+    }
+
+    pub fn command_with_config(&self, config: &Path, args: &[&str]) -> std::process::Command {
         let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("fanout"));
-        cmd.arg("--config")
-            .arg(&self.config_path)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args);
+        cmd.arg("--config").arg(config).arg("--data-dir").arg(&self.data_dir).args(args);
         for var in [
             "AWS_ACCESS_KEY_ID",
             "AWS_SECRET_ACCESS_KEY",
@@ -140,16 +110,13 @@ impl Sandbox {
         ] {
             cmd.env_remove(var);
         }
-        cmd.envs(self.secret_env()).env("FANOUT_LOG", "info");
+        cmd.envs(self.secret_env()).env_remove("FANOUT_LOG");
         cmd
     }
 
     /// Runs `fanout ARGS` off the async runtime (the fake Drive keeps serving meanwhile).
     pub async fn fanout(&self, args: &[&str]) -> Output {
-        let mut cmd = self.command(args);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
-            .await
-            .unwrap()
+        run(self.command(args)).await
     }
 
     pub async fn fanout_ok(&self, args: &[&str]) -> String {
@@ -167,10 +134,7 @@ impl Sandbox {
         let out = self.fanout(&["sync", "--json"]).await;
         let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
         let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "sync --json printed no JSON ({e}): {}\n{stderr}",
-                String::from_utf8_lossy(&out.stdout)
-            )
+            panic!("sync --json printed no JSON ({e}): {}\n{stderr}", String::from_utf8_lossy(&out.stdout))
         });
         (out.status.code(), json, stderr)
     }
@@ -199,10 +163,7 @@ impl Sandbox {
             .keys()
             .map(|p| {
                 let meta = std::fs::metadata(root.join(p)).unwrap();
-                (
-                    p.clone(),
-                    (meta.ino(), meta.ctime() * 1_000_000_000 + meta.ctime_nsec()),
-                )
+                (p.clone(), (meta.ino(), meta.ctime() * 1_000_000_000 + meta.ctime_nsec()))
             })
             .collect()
     }
@@ -215,6 +176,11 @@ impl Sandbox {
     }
 }
 
+/// Runs a command off the async runtime (the fake Drive keeps serving meanwhile).
+pub async fn run(mut cmd: std::process::Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -224,16 +190,9 @@ fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
         if path.is_dir() {
             walk(root, &path, out);
         } else {
-            let rel = path
-                .strip_prefix(root)
-                .unwrap()
-                .to_string_lossy()
-                .into_owned();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
             // rclone serve s3 keeps metadata beside objects in hidden files; they are not objects.
-            if rel
-                .split('/')
-                .any(|c| c.starts_with(".rclone") || c.starts_with(".files-from"))
-            {
+            if rel.split('/').any(|c| c.starts_with(".rclone") || c.starts_with(".files-from")) {
                 continue;
             }
             out.insert(rel, std::fs::read(&path).unwrap());

@@ -51,11 +51,7 @@ impl Database {
 
     /// Stores a listing in one transaction: every listed item is upserted, and `gone_ids`
     /// (items known before but missing from this listing) are marked gone.
-    pub async fn save_listing(
-        &self,
-        items: &[FileUpsert],
-        gone_ids: &[String],
-    ) -> Result<(), DbError> {
+    pub async fn save_listing(&self, items: &[FileUpsert], gone_ids: &[String]) -> Result<(), DbError> {
         let at = now();
         let mut tx = self.pool.begin().await?;
         for f in items {
@@ -110,9 +106,7 @@ impl Database {
 
     /// How many files (not folders) the database knows, gone or not.
     pub async fn count_files(&self) -> Result<i64, DbError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE is_folder = 0")
-            .fetch_one(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE is_folder = 0").fetch_one(&self.pool).await?;
         Ok(row.try_get("n")?)
     }
 }

@@ -122,8 +122,7 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
     let status: String = row.try_get("sync_status")?;
     Ok(PairRecord {
         destination: row.try_get("destination")?,
-        status: SyncStatus::parse(&status)
-            .ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?,
+        status: SyncStatus::parse(&status).ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?,
         last_sync: row.try_get("last_sync")?,
         remote_path: row.try_get("remote_path")?,
         size: row.try_get("size")?,
@@ -136,24 +135,15 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
 
 impl Database {
     /// Records one pair's result (the seed's `update_file_destination_status`).
-    pub async fn update_file_destination_status(
-        &self,
-        file_id: &str,
-        update: &PairUpdate,
-    ) -> Result<(), DbError> {
-        self.record_file_results(file_id, std::slice::from_ref(update))
-            .await
+    pub async fn update_file_destination_status(&self, file_id: &str, update: &PairUpdate) -> Result<(), DbError> {
+        self.record_file_results(file_id, std::slice::from_ref(update)).await
     }
 
     /// Records every destination's result for one file in one transaction.
     ///
     /// A `synced` result replaces what the row knows of the copy; a `failed` or `pending`
     /// one keeps the description of the last verified copy and only changes status and error.
-    pub async fn record_file_results(
-        &self,
-        file_id: &str,
-        updates: &[PairUpdate],
-    ) -> Result<(), DbError> {
+    pub async fn record_file_results(&self, file_id: &str, updates: &[PairUpdate]) -> Result<(), DbError> {
         let at = now();
         let mut tx = self.pool.begin().await?;
         for u in updates {
@@ -196,33 +186,26 @@ impl Database {
 
     /// Every destination's row for one file (the seed's `get_file_destinations`).
     pub async fn get_file_destinations(&self, file_id: &str) -> Result<Vec<PairRecord>, DbError> {
-        let rows =
-            sqlx::query("SELECT * FROM file_destinations WHERE file_id = ? ORDER BY destination")
-                .bind(file_id)
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query("SELECT * FROM file_destinations WHERE file_id = ? ORDER BY destination")
+            .bind(file_id)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(pair_from_row).collect()
     }
 
     /// The whole ledger, keyed by (file, destination), for planning.
     pub async fn load_ledger(&self) -> Result<HashMap<(String, String), LedgerEntry>, DbError> {
-        let rows = sqlx::query(
-            "SELECT file_id, destination, sync_status, md5, version FROM file_destinations",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query("SELECT file_id, destination, sync_status, md5, version FROM file_destinations")
+            .fetch_all(&self.pool)
+            .await?;
         let mut ledger = HashMap::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get("sync_status")?;
-            let status = SyncStatus::parse(&status)
-                .ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?;
+            let status =
+                SyncStatus::parse(&status).ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?;
             ledger.insert(
                 (row.try_get("file_id")?, row.try_get("destination")?),
-                LedgerEntry {
-                    status,
-                    md5: row.try_get("md5")?,
-                    version: row.try_get("version")?,
-                },
+                LedgerEntry { status, md5: row.try_get("md5")?, version: row.try_get("version")? },
             );
         }
         Ok(ledger)
@@ -243,15 +226,8 @@ impl Database {
             let n: i64 = row.try_get("n")?;
             let bytes: i64 = row.try_get("bytes")?;
             let last: Option<String> = row.try_get("last")?;
-            if stats
-                .last()
-                .map(|s| s.destination != destination)
-                .unwrap_or(true)
-            {
-                stats.push(DestinationStats {
-                    destination: destination.clone(),
-                    ..Default::default()
-                });
+            if stats.last().map(|s| s.destination != destination).unwrap_or(true) {
+                stats.push(DestinationStats { destination: destination.clone(), ..Default::default() });
             }
             let Some(entry) = stats.last_mut() else {
                 continue;
@@ -277,9 +253,7 @@ impl Database {
         fn filters<'a>(b: &mut QueryBuilder<'a, Sqlite>, q: &'a FileQuery) {
             b.push(" FROM files f WHERE f.is_folder = 0 AND (f.skip_reason IS NULL OR EXISTS (SELECT 1 FROM file_destinations d0 WHERE d0.file_id = f.file_id))");
             if q.destination.is_some() || q.status.is_some() {
-                b.push(
-                    " AND EXISTS (SELECT 1 FROM file_destinations d WHERE d.file_id = f.file_id",
-                );
+                b.push(" AND EXISTS (SELECT 1 FROM file_destinations d WHERE d.file_id = f.file_id");
                 if let Some(dest) = &q.destination {
                     b.push(" AND d.destination = ").push_bind(dest.as_str());
                 }
@@ -289,13 +263,8 @@ impl Database {
                 b.push(")");
             }
             if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
-                let escaped = search
-                    .replace('\\', "\\\\")
-                    .replace('%', "\\%")
-                    .replace('_', "\\_");
-                b.push(" AND f.drive_path LIKE ")
-                    .push_bind(format!("%{escaped}%"))
-                    .push(" ESCAPE '\\'");
+                let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+                b.push(" AND f.drive_path LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
             }
         }
 
@@ -305,14 +274,10 @@ impl Database {
         filters(&mut count, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
-        let mut page = QueryBuilder::new(
-            "SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.gone, f.skip_reason",
-        );
+        let mut page =
+            QueryBuilder::new("SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.gone, f.skip_reason");
         filters(&mut page, query);
-        page.push(" ORDER BY f.drive_path, f.file_id LIMIT ")
-            .push_bind(limit)
-            .push(" OFFSET ")
-            .push_bind(offset);
+        page.push(" ORDER BY f.drive_path, f.file_id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         let rows = page.build().fetch_all(&self.pool).await?;
 
         let mut files = Vec::with_capacity(rows.len());
@@ -336,11 +301,7 @@ impl Database {
             }
             pairs.push(") ORDER BY destination");
             let pair_rows = pairs.build().fetch_all(&self.pool).await?;
-            let index: HashMap<String, usize> = files
-                .iter()
-                .enumerate()
-                .map(|(i, f)| (f.file_id.clone(), i))
-                .collect();
+            let index: HashMap<String, usize> = files.iter().enumerate().map(|(i, f)| (f.file_id.clone(), i)).collect();
             for row in &pair_rows {
                 let file_id: String = row.try_get("file_id")?;
                 if let Some(&i) = index.get(&file_id) {
@@ -348,11 +309,7 @@ impl Database {
                 }
             }
         }
-        Ok(FilePage {
-            total,
-            offset,
-            rows: files,
-        })
+        Ok(FilePage { total, offset, rows: files })
     }
 }
 
@@ -400,15 +357,9 @@ mod tests {
     async fn a_failure_keeps_the_last_verified_copy_and_counts_attempts() {
         let (_dir, db) = temp_db().await;
         db.save_listing(&[file("a", "P/a.txt")], &[]).await.unwrap();
-        db.record_file_results("a", &[update("s3", SyncStatus::Synced)])
-            .await
-            .unwrap();
-        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed))
-            .await
-            .unwrap();
-        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed))
-            .await
-            .unwrap();
+        db.record_file_results("a", &[update("s3", SyncStatus::Synced)]).await.unwrap();
+        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed)).await.unwrap();
+        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed)).await.unwrap();
         let pairs = db.get_file_destinations("a").await.unwrap();
         assert_eq!(pairs.len(), 1);
         assert_eq!(pairs[0].status, SyncStatus::Failed);
@@ -421,37 +372,17 @@ mod tests {
     #[tokio::test]
     async fn stats_and_pages_match_the_ledger() {
         let (_dir, db) = temp_db().await;
-        let files: Vec<FileRecord> = (0..25)
-            .map(|i| file(&format!("f{i:02}"), &format!("P/file{i:02}.txt")))
-            .collect();
+        let files: Vec<FileRecord> = (0..25).map(|i| file(&format!("f{i:02}"), &format!("P/file{i:02}.txt"))).collect();
         db.save_listing(&files, &[]).await.unwrap();
         for (i, f) in files.iter().enumerate() {
-            let b2 = if i % 5 == 0 {
-                SyncStatus::Failed
-            } else {
-                SyncStatus::Synced
-            };
-            db.record_file_results(
-                &f.file_id,
-                &[update("s3", SyncStatus::Synced), update("b2", b2)],
-            )
-            .await
-            .unwrap();
+            let b2 = if i % 5 == 0 { SyncStatus::Failed } else { SyncStatus::Synced };
+            db.record_file_results(&f.file_id, &[update("s3", SyncStatus::Synced), update("b2", b2)]).await.unwrap();
         }
         let stats = db.destination_stats().await.unwrap();
         let b2 = stats.iter().find(|s| s.destination == "b2").unwrap();
-        assert_eq!(
-            (b2.synced, b2.failed, b2.pending, b2.synced_bytes),
-            (20, 5, 0, 200)
-        );
+        assert_eq!((b2.synced, b2.failed, b2.pending, b2.synced_bytes), (20, 5, 0, 200));
 
-        let page = db
-            .list_files(&FileQuery {
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let page = db.list_files(&FileQuery { limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!((page.total, page.rows.len()), (25, 10));
         assert_eq!(page.rows[0].destinations.len(), 2);
 
@@ -465,30 +396,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(failed.total, 5);
-        let found = db
-            .list_files(&FileQuery {
-                search: Some("FILE07".into()),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
-        assert_eq!(
-            found
-                .rows
-                .iter()
-                .map(|r| r.file_id.as_str())
-                .collect::<Vec<_>>(),
-            vec!["f07"]
-        );
-        let literal = db
-            .list_files(&FileQuery {
-                search: Some("%".into()),
-                limit: 10,
-                ..Default::default()
-            })
-            .await
-            .unwrap();
+        let found =
+            db.list_files(&FileQuery { search: Some("FILE07".into()), limit: 10, ..Default::default() }).await.unwrap();
+        assert_eq!(found.rows.iter().map(|r| r.file_id.as_str()).collect::<Vec<_>>(), vec!["f07"]);
+        let literal =
+            db.list_files(&FileQuery { search: Some("%".into()), limit: 10, ..Default::default() }).await.unwrap();
         assert_eq!(literal.total, 0, "search text is matched literally");
     }
 }

@@ -15,9 +15,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use files::{FileRecord, FileUpsert};
-pub use ledger::{
-    DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus,
-};
+pub use ledger::{DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus};
 pub use runs::{RunCounts, RunRecord};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +26,9 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
-    #[error("the database holds a value Fanout cannot read ({0}); restore it from a backup or delete it to start over")]
+    #[error(
+        "the database holds a value Fanout cannot read ({0}); restore it from a backup or delete it to start over"
+    )]
     Corrupt(String),
 }
 
@@ -42,10 +42,7 @@ impl Database {
     /// Opens (creating if needed) the database file and applies pending migrations.
     pub async fn open(path: &Path) -> Result<Self, DbError> {
         let options = SqliteConnectOptions::from_str("sqlite://")
-            .map_err(|source| DbError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?
+            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
@@ -56,10 +53,7 @@ impl Database {
             .max_connections(4)
             .connect_with(options)
             .await
-            .map_err(|source| DbError::Open {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            .map_err(|source| DbError::Open { path: path.to_path_buf(), source })?;
         sqlx::migrate!("../migrations").run(&pool).await?;
         Ok(Self { pool })
     }
@@ -70,20 +64,20 @@ impl Database {
 
     /// Reads a small fact about the Drive account (root ID, changes token).
     pub async fn get_state(&self, key: &str) -> Result<Option<String>, DbError> {
-        Ok(
-            sqlx::query_scalar("SELECT value FROM drive_state WHERE key = ?")
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_scalar("SELECT value FROM drive_state WHERE key = ?")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn set_state(&self, key: &str, value: &str) -> Result<(), DbError> {
-        sqlx::query("INSERT INTO drive_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO drive_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 }

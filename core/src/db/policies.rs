@@ -9,8 +9,8 @@ use crate::policy::{decide, Decision, FolderPolicy};
 
 fn policy_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FolderPolicy, DbError> {
     let destinations: String = row.try_get("destinations")?;
-    let destinations: Vec<String> = serde_json::from_str(&destinations)
-        .map_err(|e| DbError::Corrupt(format!("sync_folders.destinations: {e}")))?;
+    let destinations: Vec<String> =
+        serde_json::from_str(&destinations).map_err(|e| DbError::Corrupt(format!("sync_folders.destinations: {e}")))?;
     Ok(FolderPolicy {
         folder_id: row.try_get("folder_id")?,
         folder_name: row.try_get("folder_name")?,
@@ -55,36 +55,31 @@ impl Database {
         destinations: &[String],
         recursive: bool,
     ) -> Result<bool, DbError> {
-        let result = sqlx::query("UPDATE sync_folders SET destinations = ?, recursive = ?, updated_at = ? WHERE folder_id = ?")
-            .bind(to_json(destinations))
-            .bind(recursive)
-            .bind(now())
-            .bind(folder_id)
-            .execute(&self.pool)
-            .await?;
+        let result =
+            sqlx::query("UPDATE sync_folders SET destinations = ?, recursive = ?, updated_at = ? WHERE folder_id = ?")
+                .bind(to_json(destinations))
+                .bind(recursive)
+                .bind(now())
+                .bind(folder_id)
+                .execute(&self.pool)
+                .await?;
         Ok(result.rows_affected() == 1)
     }
 
     /// Removes a folder from sync. Objects already at destinations stay there (a backup).
     pub async fn remove_folder_policy(&self, folder_id: &str) -> Result<bool, DbError> {
-        let result = sqlx::query("DELETE FROM sync_folders WHERE folder_id = ?")
-            .bind(folder_id)
-            .execute(&self.pool)
-            .await?;
+        let result =
+            sqlx::query("DELETE FROM sync_folders WHERE folder_id = ?").bind(folder_id).execute(&self.pool).await?;
         Ok(result.rows_affected() == 1)
     }
 
     pub async fn get_all_folder_policies(&self) -> Result<Vec<FolderPolicy>, DbError> {
-        let rows = sqlx::query("SELECT * FROM sync_folders ORDER BY folder_path, folder_id")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT * FROM sync_folders ORDER BY folder_path, folder_id").fetch_all(&self.pool).await?;
         rows.iter().map(policy_from_row).collect()
     }
 
-    pub async fn get_folder_policy(
-        &self,
-        folder_id: &str,
-    ) -> Result<Option<FolderPolicy>, DbError> {
+    pub async fn get_folder_policy(&self, folder_id: &str) -> Result<Option<FolderPolicy>, DbError> {
         let row = sqlx::query("SELECT * FROM sync_folders WHERE folder_id = ?")
             .bind(folder_id)
             .fetch_optional(&self.pool)
@@ -93,28 +88,18 @@ impl Database {
     }
 
     /// Enables or disables a folder's policy. Returns false if it has no policy.
-    pub async fn toggle_folder_enabled(
-        &self,
-        folder_id: &str,
-        enabled: bool,
-    ) -> Result<bool, DbError> {
-        let result =
-            sqlx::query("UPDATE sync_folders SET enabled = ?, updated_at = ? WHERE folder_id = ?")
-                .bind(enabled)
-                .bind(now())
-                .bind(folder_id)
-                .execute(&self.pool)
-                .await?;
+    pub async fn toggle_folder_enabled(&self, folder_id: &str, enabled: bool) -> Result<bool, DbError> {
+        let result = sqlx::query("UPDATE sync_folders SET enabled = ?, updated_at = ? WHERE folder_id = ?")
+            .bind(enabled)
+            .bind(now())
+            .bind(folder_id)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
     /// Refreshes the display name and path of a policy's folder after a rename or move.
-    pub async fn refresh_folder_policy_path(
-        &self,
-        folder_id: &str,
-        name: &str,
-        path: &str,
-    ) -> Result<(), DbError> {
+    pub async fn refresh_folder_policy_path(&self, folder_id: &str, name: &str, path: &str) -> Result<(), DbError> {
         sqlx::query("UPDATE sync_folders SET folder_name = ?, folder_path = ? WHERE folder_id = ? AND (folder_name != ? OR folder_path != ?)")
             .bind(name)
             .bind(path)
@@ -128,19 +113,14 @@ impl Database {
 
     /// Which destinations a known file goes to, following its parents in the files table.
     pub async fn get_destinations_for_file(&self, file_id: &str) -> Result<Decision, DbError> {
-        let policies: HashMap<String, FolderPolicy> = self
-            .get_all_folder_policies()
-            .await?
-            .into_iter()
-            .map(|p| (p.folder_id.clone(), p))
-            .collect();
+        let policies: HashMap<String, FolderPolicy> =
+            self.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
         let mut ancestors = Vec::new();
-        let mut current: Option<String> =
-            sqlx::query_scalar("SELECT parent_id FROM files WHERE file_id = ?")
-                .bind(file_id)
-                .fetch_optional(&self.pool)
-                .await?
-                .flatten();
+        let mut current: Option<String> = sqlx::query_scalar("SELECT parent_id FROM files WHERE file_id = ?")
+            .bind(file_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten();
         while let Some(id) = current {
             if ancestors.contains(&id) || ancestors.len() > 1000 {
                 break; // defensive: a cycle in stored parents must not hang us
@@ -178,29 +158,15 @@ mod tests {
     #[tokio::test]
     async fn policies_round_trip_through_the_database() {
         let (_dir, db) = temp_db().await;
-        assert!(db
-            .add_folder_policy(&policy("f1", &["aws_s3", "backblaze_b2"]))
-            .await
-            .unwrap());
-        assert!(
-            !db.add_folder_policy(&policy("f1", &["local"]))
-                .await
-                .unwrap(),
-            "a second add is refused"
-        );
+        assert!(db.add_folder_policy(&policy("f1", &["aws_s3", "backblaze_b2"])).await.unwrap());
+        assert!(!db.add_folder_policy(&policy("f1", &["local"])).await.unwrap(), "a second add is refused");
         let stored = db.get_folder_policy("f1").await.unwrap().unwrap();
         assert_eq!(stored.destinations, vec!["aws_s3", "backblaze_b2"]);
 
-        assert!(db
-            .update_folder_policy("f1", &["local".into()], false)
-            .await
-            .unwrap());
+        assert!(db.update_folder_policy("f1", &["local".into()], false).await.unwrap());
         assert!(db.toggle_folder_enabled("f1", false).await.unwrap());
         let stored = db.get_folder_policy("f1").await.unwrap().unwrap();
-        assert_eq!(
-            (stored.destinations, stored.recursive, stored.enabled),
-            (vec!["local".to_string()], false, false)
-        );
+        assert_eq!((stored.destinations, stored.recursive, stored.enabled), (vec!["local".to_string()], false, false));
 
         assert_eq!(db.get_all_folder_policies().await.unwrap().len(), 1);
         assert!(db.remove_folder_policy("f1").await.unwrap());

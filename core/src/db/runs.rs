@@ -33,18 +33,14 @@ pub struct RunCounts {
 impl Database {
     pub async fn start_run(&self) -> Result<i64, DbError> {
         // A run still marked running was interrupted (crash, kill); say so instead of lying.
-        sqlx::query(
-            "UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'",
-        )
-        .bind(now())
-        .execute(&self.pool)
-        .await?;
-        let id = sqlx::query_scalar(
-            "INSERT INTO sync_runs (started_at, status) VALUES (?, 'running') RETURNING id",
-        )
-        .bind(now())
-        .fetch_one(&self.pool)
-        .await?;
+        sqlx::query("UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
+            .bind(now())
+            .execute(&self.pool)
+            .await?;
+        let id = sqlx::query_scalar("INSERT INTO sync_runs (started_at, status) VALUES (?, 'running') RETURNING id")
+            .bind(now())
+            .fetch_one(&self.pool)
+            .await?;
         Ok(id)
     }
 
@@ -75,11 +71,9 @@ impl Database {
     }
 
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, DbError> {
-        Ok(
-            sqlx::query_as::<_, RunRecord>("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?")
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as::<_, RunRecord>("SELECT * FROM sync_runs ORDER BY id DESC LIMIT ?")
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?)
     }
 }

@@ -20,8 +20,7 @@ pub const SHORTCUT_MIME: &str = "application/vnd.google-apps.shortcut";
 const WORKSPACE_PREFIX: &str = "application/vnd.google-apps.";
 
 /// Every field the engine reads from a file; Drive sends nothing it was not asked for.
-pub const FILE_FIELDS: &str =
-    "id,name,mimeType,parents,size,md5Checksum,version,modifiedTime,trashed,shortcutDetails";
+pub const FILE_FIELDS: &str = "id,name,mimeType,parents,size,md5Checksum,version,modifiedTime,trashed,shortcutDetails";
 
 /// Most parent IDs OR'd into one listing query (rclone's grouping).
 const PARENTS_PER_QUERY: usize = 50;
@@ -33,22 +32,13 @@ pub enum DriveError {
     #[error("Drive file `{0}` was not found (deleted, or no longer shared with you)")]
     NotFound(String),
     #[error("Drive refused the request ({status} {reason}): {message}")]
-    Api {
-        status: u16,
-        reason: String,
-        message: String,
-    },
+    Api { status: u16, reason: String, message: String },
     #[error("cannot reach Google Drive: {0}")]
     Network(String),
-    #[error(
-        "downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {actual})"
-    )]
+    #[error("downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {actual})")]
     ChecksumMismatch { expected: String, actual: String },
     #[error("cannot write the staging file {path}: {source}")]
-    Staging {
-        path: String,
-        source: std::io::Error,
-    },
+    Staging { path: String, source: std::io::Error },
     #[error("Drive sent a response Fanout cannot read: {0}")]
     BadResponse(String),
 }
@@ -61,8 +51,7 @@ impl DriveError {
             DriveError::Api { status, reason, .. } => {
                 *status == 429
                     || *status >= 500
-                    || (*status == 403
-                        && (reason == "userRateLimitExceeded" || reason == "rateLimitExceeded"))
+                    || (*status == 403 && (reason == "userRateLimitExceeded" || reason == "rateLimitExceeded"))
             }
             _ => false,
         }
@@ -107,9 +96,7 @@ impl DriveFile {
 
     /// `document`, `spreadsheet`, ... for Google Workspace files (which have no bytes).
     pub fn workspace_kind(&self) -> Option<&str> {
-        self.mime_type
-            .strip_prefix(WORKSPACE_PREFIX)
-            .filter(|_| !self.is_folder() && !self.is_shortcut())
+        self.mime_type.strip_prefix(WORKSPACE_PREFIX).filter(|_| !self.is_folder() && !self.is_shortcut())
     }
 }
 
@@ -195,11 +182,7 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Self {
-            base: Duration::from_secs(1),
-            max: Duration::from_secs(32),
-            attempts: 6,
-        }
+        Self { base: Duration::from_secs(1), max: Duration::from_secs(32), attempts: 6 }
     }
 }
 
@@ -213,9 +196,7 @@ pub struct DriveClient {
 
 impl std::fmt::Debug for DriveClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DriveClient")
-            .field("base", &self.base)
-            .finish_non_exhaustive()
+        f.debug_struct("DriveClient").field("base", &self.base).finish_non_exhaustive()
     }
 }
 
@@ -251,11 +232,7 @@ impl DriveClient {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let mut request = self
-                .http
-                .get(&url)
-                .query(query)
-                .bearer_auth(&self.access_token);
+            let mut request = self.http.get(&url).query(query).bearer_auth(&self.access_token);
             if let Some(from) = range_from {
                 request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
             }
@@ -294,10 +271,7 @@ impl DriveClient {
         query: &[(&str, &str)],
     ) -> Result<T, DriveError> {
         let response = self.get(path, query, None).await?;
-        response
-            .json()
-            .await
-            .map_err(|e| DriveError::BadResponse(e.to_string()))
+        response.json().await.map_err(|e| DriveError::BadResponse(e.to_string()))
     }
 
     /// The ID behind the `root` alias (My Drive).
@@ -307,19 +281,13 @@ impl DriveClient {
 
     /// One item's metadata.
     pub async fn get_file(&self, id: &str) -> Result<DriveFile, DriveError> {
-        self.get_json(
-            &format!("/files/{}", encode(id)),
-            &[("fields", FILE_FIELDS), ("supportsAllDrives", "true")],
-        )
-        .await
+        self.get_json(&format!("/files/{}", encode(id)), &[("fields", FILE_FIELDS), ("supportsAllDrives", "true")])
+            .await
     }
 
     /// Every non-trashed child of the given folders, following pages.
     pub async fn list_children(&self, parent_ids: &[String]) -> Result<Vec<DriveFile>, DriveError> {
-        let terms: Vec<String> = parent_ids
-            .iter()
-            .map(|id| format!("'{}' in parents", escape_q(id)))
-            .collect();
+        let terms: Vec<String> = parent_ids.iter().map(|id| format!("'{}' in parents", escape_q(id))).collect();
         let q = format!("trashed = false and ({})", terms.join(" or "));
         self.query_files(&q).await
     }
@@ -368,46 +336,25 @@ impl DriveClient {
     }
 
     /// Folders directly inside `parent_id` with exactly this name (Drive's `=` ignores case).
-    pub async fn find_child_folders(
-        &self,
-        parent_id: &str,
-        name: &str,
-    ) -> Result<Vec<DriveFile>, DriveError> {
+    pub async fn find_child_folders(&self, parent_id: &str, name: &str) -> Result<Vec<DriveFile>, DriveError> {
         let q = format!(
             "'{}' in parents and name = '{}' and mimeType = '{FOLDER_MIME}' and trashed = false",
             escape_q(parent_id),
             escape_q(name)
         );
-        Ok(self
-            .query_files(&q)
-            .await?
-            .into_iter()
-            .filter(|f| f.name == name)
-            .collect())
+        Ok(self.query_files(&q).await?.into_iter().filter(|f| f.name == name).collect())
     }
 
     /// Downloads a binary file to `dest`, resuming with Range after a dropped connection.
     pub async fn download(&self, id: &str, dest: &Path) -> Result<Downloaded, DriveError> {
         let path = format!("/files/{}", encode(id));
-        self.stream_to_file(
-            &path,
-            &[("alt", "media"), ("supportsAllDrives", "true")],
-            dest,
-            true,
-        )
-        .await
+        self.stream_to_file(&path, &[("alt", "media"), ("supportsAllDrives", "true")], dest, true).await
     }
 
     /// Exports a Google Workspace file to `dest` in the given MIME type.
-    pub async fn export(
-        &self,
-        id: &str,
-        mime: &str,
-        dest: &Path,
-    ) -> Result<Downloaded, DriveError> {
+    pub async fn export(&self, id: &str, mime: &str, dest: &Path) -> Result<Downloaded, DriveError> {
         let path = format!("/files/{}/export", encode(id));
-        self.stream_to_file(&path, &[("mimeType", mime)], dest, false)
-            .await
+        self.stream_to_file(&path, &[("mimeType", mime)], dest, false).await
     }
 
     async fn stream_to_file(
@@ -417,10 +364,7 @@ impl DriveClient {
         dest: &Path,
         resumable: bool,
     ) -> Result<Downloaded, DriveError> {
-        let staging = |source| DriveError::Staging {
-            path: dest.display().to_string(),
-            source,
-        };
+        let staging = |source| DriveError::Staging { path: dest.display().to_string(), source };
         let mut file = tokio::fs::File::create(dest).await.map_err(staging)?;
         let mut md5 = Md5::new();
         let mut sha1 = Sha1::new();
@@ -464,11 +408,7 @@ impl DriveClient {
         }
         file.flush().await.map_err(staging)?;
         file.sync_all().await.map_err(staging)?;
-        Ok(Downloaded {
-            size: written,
-            md5: hex::encode(md5.finalize()),
-            sha1: hex::encode(sha1.finalize()),
-        })
+        Ok(Downloaded { size: written, md5: hex::encode(md5.finalize()), sha1: hex::encode(sha1.finalize()) })
     }
 }
 
@@ -476,24 +416,13 @@ async fn error_from_response(response: reqwest::Response, path: &str) -> DriveEr
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
     let (reason, message) = match serde_json::from_str::<ErrorEnvelope>(&body) {
-        Ok(env) => (
-            env.error
-                .errors
-                .first()
-                .map(|e| e.reason.clone())
-                .unwrap_or_default(),
-            env.error.message,
-        ),
+        Ok(env) => (env.error.errors.first().map(|e| e.reason.clone()).unwrap_or_default(), env.error.message),
         Err(_) => (String::new(), body.chars().take(200).collect()),
     };
     match status {
         401 => DriveError::Unauthorized,
         404 => DriveError::NotFound(path.rsplit('/').next().unwrap_or(path).to_string()),
-        _ => DriveError::Api {
-            status,
-            reason,
-            message,
-        },
+        _ => DriveError::Api { status, reason, message },
     }
 }
 
@@ -531,20 +460,14 @@ mod tests {
         .unwrap();
         assert_eq!((f.size, f.version), (Some(42), Some(7)));
         assert_eq!(f.workspace_kind(), None);
-        let doc: DriveFile = serde_json::from_str(
-            r#"{"id":"2","name":"d","mimeType":"application/vnd.google-apps.document"}"#,
-        )
-        .unwrap();
+        let doc: DriveFile =
+            serde_json::from_str(r#"{"id":"2","name":"d","mimeType":"application/vnd.google-apps.document"}"#).unwrap();
         assert_eq!(doc.workspace_kind(), Some("document"));
     }
 
     #[test]
     fn rate_limits_and_server_errors_are_transient_but_permission_errors_are_not() {
-        let api = |status, reason: &str| DriveError::Api {
-            status,
-            reason: reason.into(),
-            message: String::new(),
-        };
+        let api = |status, reason: &str| DriveError::Api { status, reason: reason.into(), message: String::new() };
         assert!(api(403, "userRateLimitExceeded").is_transient());
         assert!(api(429, "").is_transient());
         assert!(api(503, "backendError").is_transient());

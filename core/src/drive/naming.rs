@@ -32,8 +32,8 @@ pub fn sanitize_component(name: &str) -> String {
     }
     let (stem, ext) = split_extension(&out);
     const RESERVED: &[&str] = &[
-        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
-        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1",
+        "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
     ];
     if RESERVED.contains(&stem.to_ascii_uppercase().as_str()) {
         out = format!("_{stem}{ext}");
@@ -81,9 +81,7 @@ pub fn assign_names(children: &[NameRequest]) -> Vec<(String, String)> {
     let mut fresh: Vec<&NameRequest> = Vec::new();
     for child in children {
         match &child.previous {
-            Some(prev) if taken.insert(prev.to_lowercase()) => {
-                result.push((child.file_id.clone(), prev.clone()))
-            }
+            Some(prev) if taken.insert(prev.to_lowercase()) => result.push((child.file_id.clone(), prev.clone())),
             _ => fresh.push(child),
         }
     }
@@ -138,11 +136,7 @@ mod tests {
     }
 
     fn req(id: &str, wanted: &str, previous: Option<&str>) -> NameRequest {
-        NameRequest {
-            file_id: id.into(),
-            wanted: wanted.into(),
-            previous: previous.map(Into::into),
-        }
+        NameRequest { file_id: id.into(), wanted: wanted.into(), previous: previous.map(Into::into) }
     }
 
     #[test]
@@ -170,10 +164,7 @@ mod tests {
 
     #[test]
     fn names_given_before_are_never_changed() {
-        let first = assign_names(&[
-            req("new", "a.txt", None),
-            req("old", "a.txt", Some("a.txt")),
-        ]);
+        let first = assign_names(&[req("new", "a.txt", None), req("old", "a.txt", Some("a.txt"))]);
         assert!(first.contains(&("old".to_string(), "a.txt".to_string())));
         assert!(first.contains(&("new".to_string(), "a (new).txt".to_string())));
     }

@@ -18,13 +18,8 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RcloneError {
-    #[error(
-        "cannot start rclone at {path}: {source}; run scripts/fetch-rclone or set FANOUT_RCLONE"
-    )]
-    Spawn {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot start rclone at {path}: {source}; run scripts/fetch-rclone or set FANOUT_RCLONE")]
+    Spawn { path: PathBuf, source: std::io::Error },
     #[error("rclone did not become ready within {0:?}; see its log at {1}")]
     NotReady(Duration, String),
     #[error("the rclone daemon stopped unexpectedly; its work will be retried")]
@@ -53,24 +48,15 @@ pub struct RcloneDaemon {
 
 impl std::fmt::Debug for RcloneDaemon {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RcloneDaemon")
-            .field("binary", &self.binary)
-            .finish_non_exhaustive()
+        f.debug_struct("RcloneDaemon").field("binary", &self.binary).finish_non_exhaustive()
     }
 }
 
 impl RcloneDaemon {
     /// Starts the daemon. `env` holds remote definitions (and their secrets); `log_path` gets
     /// rclone's own log.
-    pub async fn start(
-        binary: &Path,
-        env: Vec<(String, String)>,
-        log_path: &Path,
-    ) -> Result<Self, RcloneError> {
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .map_err(|e| RcloneError::Failed(e.to_string()))?;
+    pub async fn start(binary: &Path, env: Vec<(String, String)>, log_path: &Path) -> Result<Self, RcloneError> {
+        let http = reqwest::Client::builder().no_proxy().build().map_err(|e| RcloneError::Failed(e.to_string()))?;
         let daemon = Self {
             binary: binary.to_path_buf(),
             env,
@@ -86,18 +72,14 @@ impl RcloneDaemon {
     }
 
     async fn spawn(&self) -> Result<Running, RcloneError> {
-        let port = free_port()
-            .map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
+        let port = free_port().map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
         let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&self.log_path)
-            .map_err(|source| RcloneError::Spawn {
-                path: self.log_path.clone(),
-                source,
-            })?;
+            .map_err(|source| RcloneError::Spawn { path: self.log_path.clone(), source })?;
         let mut command = Command::new(&self.binary);
         command
             .arg("rcd")
@@ -112,16 +94,8 @@ impl RcloneDaemon {
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
             .kill_on_drop(true);
-        let child = command.spawn().map_err(|source| RcloneError::Spawn {
-            path: self.binary.clone(),
-            source,
-        })?;
-        let mut running = Running {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            user,
-            pass,
-        };
+        let child = command.spawn().map_err(|source| RcloneError::Spawn { path: self.binary.clone(), source })?;
+        let mut running = Running { child, url: format!("http://127.0.0.1:{port}"), user, pass };
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if let Ok(Some(status)) = running.child.try_wait() {
@@ -135,21 +109,13 @@ impl RcloneDaemon {
             }
             if Instant::now() > deadline {
                 let _ = running.child.start_kill();
-                return Err(RcloneError::NotReady(
-                    READY_TIMEOUT,
-                    self.log_path.display().to_string(),
-                ));
+                return Err(RcloneError::NotReady(READY_TIMEOUT, self.log_path.display().to_string()));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    async fn post(
-        &self,
-        running: &Running,
-        method: &str,
-        params: &Value,
-    ) -> Result<Value, CallError> {
+    async fn post(&self, running: &Running, method: &str, params: &Value) -> Result<Value, CallError> {
         let response = self
             .http
             .post(format!("{}/{method}", running.url))
@@ -159,17 +125,11 @@ impl RcloneDaemon {
             .await
             .map_err(|e| CallError::Transport(e.to_string()))?;
         let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| CallError::Transport(e.to_string()))?;
+        let body: Value = response.json().await.map_err(|e| CallError::Transport(e.to_string()))?;
         if status.is_success() {
             Ok(body)
         } else {
-            let message = body
-                .get("error")
-                .and_then(Value::as_str)
-                .unwrap_or("unknown rclone error");
+            let message = body.get("error").and_then(Value::as_str).unwrap_or("unknown rclone error");
             Err(CallError::Rc(message.to_string()))
         }
     }
@@ -188,9 +148,7 @@ impl RcloneDaemon {
                     *guard = None;
                     return Err(RcloneError::DaemonDied);
                 }
-                Err(RcloneError::Failed(format!(
-                    "rclone rc call {method} failed: {message}"
-                )))
+                Err(RcloneError::Failed(format!("rclone rc call {method} failed: {message}")))
             }
         }
     }
@@ -212,11 +170,7 @@ impl RcloneDaemon {
 
     /// The daemon's process ID, for tests and diagnostics.
     pub async fn pid(&self) -> Option<u32> {
-        self.running
-            .lock()
-            .await
-            .as_ref()
-            .and_then(|r| r.child.id())
+        self.running.lock().await.as_ref().and_then(|r| r.child.id())
     }
 
     /// Runs an rc method as an async job in `group`, polling until it ends or is cancelled.
@@ -235,9 +189,7 @@ impl RcloneDaemon {
         let job_id = started
             .get("jobid")
             .and_then(Value::as_i64)
-            .ok_or_else(|| {
-                RcloneError::Failed(format!("rclone did not start a job for {method}"))
-            })?;
+            .ok_or_else(|| RcloneError::Failed(format!("rclone did not start a job for {method}")))?;
         let mut wait = Duration::from_millis(10);
         loop {
             tokio::select! {
@@ -253,10 +205,7 @@ impl RcloneDaemon {
                 if status.get("success").and_then(Value::as_bool) == Some(true) {
                     return Ok(status.get("output").cloned().unwrap_or(Value::Null));
                 }
-                let error = status
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("job failed");
+                let error = status.get("error").and_then(Value::as_str).unwrap_or("job failed");
                 return Err(RcloneError::Failed(error.to_string()));
             }
         }
@@ -273,10 +222,7 @@ impl RcloneDaemon {
         let mut guard = self.running.lock().await;
         if let Some(mut running) = guard.take() {
             let _ = self.post(&running, "core/quit", &json!({})).await;
-            if tokio::time::timeout(Duration::from_secs(3), running.child.wait())
-                .await
-                .is_err()
-            {
+            if tokio::time::timeout(Duration::from_secs(3), running.child.wait()).await.is_err() {
                 let _ = running.child.kill().await;
             }
         }
@@ -290,9 +236,7 @@ enum CallError {
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.
 pub fn free_port() -> std::io::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
 /// Finds the rclone binary: an explicit path, `FANOUT_RCLONE`, next to the running
@@ -312,10 +256,6 @@ pub fn locate_binary(configured: Option<&Path>) -> Option<PathBuf> {
             candidates.push(dir.join(&triple_name));
         }
     }
-    candidates.push(
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../src-tauri/binaries")
-            .join(&triple_name),
-    );
+    candidates.push(Path::new(env!("CARGO_MANIFEST_DIR")).join("../src-tauri/binaries").join(&triple_name));
     candidates.into_iter().find(|p| p.is_file())
 }

@@ -20,18 +20,12 @@ use providers::{HashKind, Location};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error(
-        "destination `{0}` is not configured; `fanout destinations` lists the configured ones"
-    )]
+    #[error("destination `{0}` is not configured; `fanout destinations` lists the configured ones")]
     UnknownDestination(String),
     #[error("destination `{0}` is disabled in config.yaml")]
     Disabled(String),
     #[error("no {field} for destination `{key}`: store it with `fanout secret set {key} {field}` or set {env}")]
-    MissingSecret {
-        key: String,
-        field: String,
-        env: String,
-    },
+    MissingSecret { key: String, field: String, env: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
@@ -80,11 +74,7 @@ impl UploadResult {
     pub fn from_results(destinations: BTreeMap<String, DestinationResult>) -> Self {
         let all_success = !destinations.is_empty() && destinations.values().all(|r| r.success);
         let any_success = destinations.values().any(|r| r.success);
-        Self {
-            destinations,
-            all_success,
-            any_success,
-        }
+        Self { destinations, all_success, any_success }
     }
 }
 
@@ -108,18 +98,12 @@ fn remote_name(key: &str) -> String {
 }
 
 /// The rclone environment that defines one destination's remote, secrets included.
-fn remote_env(
-    dest: &DestinationConfig,
-    secrets: &dyn SecretStore,
-) -> Result<Vec<(String, String)>, StorageError> {
+fn remote_env(dest: &DestinationConfig, secrets: &dyn SecretStore) -> Result<Vec<(String, String)>, StorageError> {
     let prefix = format!("RCLONE_CONFIG_{}_", remote_name(&dest.key).to_uppercase());
     let p = dest.provider;
     let mut env = vec![(format!("{prefix}TYPE"), p.backend.to_string())];
     for (option, value) in p.fixed_options {
-        env.push((
-            format!("{prefix}{}", option.to_uppercase()),
-            value.to_string(),
-        ));
+        env.push((format!("{prefix}{}", option.to_uppercase()), value.to_string()));
     }
     if p.backend == "s3" {
         if let Some(region) = &dest.region {
@@ -142,29 +126,19 @@ fn remote_env(
         }
     }
     for secret in p.secrets {
-        let value =
-            secrets
-                .get(&dest.key, secret.field)?
-                .ok_or_else(|| StorageError::MissingSecret {
-                    key: dest.key.clone(),
-                    field: secret.field.to_string(),
-                    env: crate::secrets::EnvSecrets::variable_names(&dest.key, secret.field)
-                        .join(" or "),
-                })?;
-        env.push((
-            format!("{prefix}{}", secret.rclone_option.to_uppercase()),
-            value,
-        ));
+        let value = secrets.get(&dest.key, secret.field)?.ok_or_else(|| StorageError::MissingSecret {
+            key: dest.key.clone(),
+            field: secret.field.to_string(),
+            env: crate::secrets::EnvSecrets::variable_names(&dest.key, secret.field).join(" or "),
+        })?;
+        env.push((format!("{prefix}{}", secret.rclone_option.to_uppercase()), value));
     }
     Ok(env)
 }
 
 /// Turns rclone's error text into a sentence that says what to do.
 fn explain(dest: &DestinationConfig, raw: &str) -> String {
-    let target = dest
-        .endpoint
-        .clone()
-        .unwrap_or_else(|| dest.provider.label.to_string());
+    let target = dest.endpoint.clone().unwrap_or_else(|| dest.provider.label.to_string());
     let lower = raw.to_lowercase();
     if lower.contains("invalidaccesskeyid")
         || lower.contains("signaturedoesnotmatch")
@@ -173,27 +147,18 @@ fn explain(dest: &DestinationConfig, raw: &str) -> String {
         || lower.contains("bad_auth_token")
         || lower.contains("401") && dest.provider.backend == "b2"
     {
-        format!(
-            "{}: the credentials were rejected; check the access key and secret ({raw})",
-            dest.key
-        )
+        format!("{}: the credentials were rejected; check the access key and secret ({raw})", dest.key)
     } else if lower.contains("nosuchbucket")
         || lower.contains("directory not found")
         || lower.contains("bucket not found")
     {
-        format!(
-            "{}: bucket `{}` does not exist at {target}; create it first",
-            dest.key, dest.bucket_or_path
-        )
+        format!("{}: bucket `{}` does not exist at {target}; create it first", dest.key, dest.bucket_or_path)
     } else if lower.contains("connection refused")
         || lower.contains("no such host")
         || lower.contains("dial tcp")
         || lower.contains("timeout")
     {
-        format!(
-            "{}: cannot reach {target}; check the endpoint and your connection ({raw})",
-            dest.key
-        )
+        format!("{}: cannot reach {target}; check the endpoint and your connection ({raw})", dest.key)
     } else if lower.contains("no space left") {
         format!("{}: the destination is full ({raw})", dest.key)
     } else {
@@ -217,12 +182,9 @@ impl StorageManager {
                     env.extend(vars);
                     None
                 }
-                Err(StorageError::MissingSecret { .. }) | Err(StorageError::Secret(_)) => Some(
-                    remote_env(dest, secrets)
-                        .err()
-                        .map(|e| e.to_string())
-                        .unwrap_or_default(),
-                ),
+                Err(StorageError::MissingSecret { .. }) | Err(StorageError::Secret(_)) => {
+                    Some(remote_env(dest, secrets).err().map(|e| e.to_string()).unwrap_or_default())
+                }
                 Err(e) => return Err(e),
             };
             destinations.push(Destination {
@@ -235,11 +197,7 @@ impl StorageManager {
             env.push(("RCLONE_BWLIMIT".into(), limit.clone()));
         }
         let daemon = RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?;
-        Ok(Self {
-            daemon,
-            destinations,
-            transfers: config.sync.upload_concurrency,
-        })
+        Ok(Self { daemon, destinations, transfers: config.sync.upload_concurrency })
     }
 
     pub fn daemon(&self) -> &RcloneDaemon {
@@ -260,18 +218,12 @@ impl StorageManager {
 
     /// Where an object lands, as recorded in the ledger: `<bucket>/<prefix>/<path>`.
     pub fn remote_path(&self, key: &str, path: &str) -> Result<String, StorageError> {
-        Ok(format!(
-            "{}/{path}",
-            self.destination(key)?.config.root_path()
-        ))
+        Ok(format!("{}/{path}", self.destination(key)?.config.root_path()))
     }
 
     /// Keys of the enabled destinations.
     pub fn get_available_destinations(&self) -> Vec<String> {
-        self.destinations
-            .iter()
-            .map(|d| d.config.key.clone())
-            .collect()
+        self.destinations.iter().map(|d| d.config.key.clone()).collect()
     }
 
     /// Checks that a destination is reachable, the credentials work and the bucket exists.
@@ -323,25 +275,20 @@ impl StorageManager {
         let list_path = staging.join(format!(".files-from-{key}"));
         let mut list = paths.join("\n");
         list.push('\n');
-        tokio::fs::write(&list_path, list).await.map_err(|e| {
-            StorageError::Destination(format!("cannot write the transfer list: {e}"))
-        })?;
+        tokio::fs::write(&list_path, list)
+            .await
+            .map_err(|e| StorageError::Destination(format!("cannot write the transfer list: {e}")))?;
         let params = json!({
             "srcFs": staging.display().to_string(),
             "dstFs": dest.fs,
             "_filter": { "FilesFromRaw": [list_path.display().to_string()] },
             "_config": { "Transfers": self.transfers, "Checkers": self.transfers * 2 },
         });
-        let result = self
-            .daemon
-            .run_job("sync/copy", params, group, cancel)
-            .await;
+        let result = self.daemon.run_job("sync/copy", params, group, cancel).await;
         let _ = tokio::fs::remove_file(&list_path).await;
         match result {
             Ok(_) => Ok(()),
-            Err(RcloneError::Failed(msg)) => {
-                Err(StorageError::Destination(explain(&dest.config, &msg)))
-            }
+            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
             Err(e) => Err(e.into()),
         }
     }
@@ -365,15 +312,9 @@ impl StorageManager {
             "dstFs": dest.fs,
             "dstRemote": path,
         });
-        match self
-            .daemon
-            .run_job("operations/copyfile", params, group, cancel)
-            .await
-        {
+        match self.daemon.run_job("operations/copyfile", params, group, cancel).await {
             Ok(_) => Ok(()),
-            Err(RcloneError::Failed(msg)) => {
-                Err(StorageError::Destination(explain(&dest.config, &msg)))
-            }
+            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
             Err(e) => Err(e.into()),
         }
     }
@@ -405,40 +346,21 @@ impl StorageManager {
         group: &str,
         cancel: &CancellationToken,
     ) -> UploadOutcome {
-        let jobs = destinations.iter().map(|key| async move {
-            (
-                key.clone(),
-                self.upload_to(key, staging, paths, group, cancel).await,
-            )
-        });
+        let jobs = destinations
+            .iter()
+            .map(|key| async move { (key.clone(), self.upload_to(key, staging, paths, group, cancel).await) });
         UploadOutcome(futures::future::join_all(jobs).await.into_iter().collect())
     }
 
     /// Seed-style single-file upload returning per-destination results.
-    pub async fn upload_file(
-        &self,
-        staging: &Path,
-        path: &str,
-        destinations: &[String],
-    ) -> UploadResult {
-        let outcome = self
-            .upload(
-                staging,
-                &[path.to_string()],
-                destinations,
-                "upload_file",
-                &CancellationToken::new(),
-            )
-            .await;
+    pub async fn upload_file(&self, staging: &Path, path: &str, destinations: &[String]) -> UploadResult {
+        let outcome =
+            self.upload(staging, &[path.to_string()], destinations, "upload_file", &CancellationToken::new()).await;
         outcome.summary()
     }
 
     /// Lists the files directly in `dir` at a destination, with sizes and hashes.
-    pub async fn list_objects(
-        &self,
-        key: &str,
-        dir: &str,
-    ) -> Result<HashMap<String, ObjectInfo>, StorageError> {
+    pub async fn list_objects(&self, key: &str, dir: &str) -> Result<HashMap<String, ObjectInfo>, StorageError> {
         let dest = self.destination(key)?;
         let hash = dest.config.provider.hash.rclone_name();
         let params = json!({
@@ -448,21 +370,12 @@ impl StorageManager {
         });
         let listing = match self.daemon.call("operations/list", params).await {
             Ok(v) => v,
-            Err(RcloneError::Failed(msg)) if msg.contains("directory not found") => {
-                return Ok(HashMap::new())
-            }
-            Err(RcloneError::Failed(msg)) => {
-                return Err(StorageError::Destination(explain(&dest.config, &msg)))
-            }
+            Err(RcloneError::Failed(msg)) if msg.contains("directory not found") => return Ok(HashMap::new()),
+            Err(RcloneError::Failed(msg)) => return Err(StorageError::Destination(explain(&dest.config, &msg))),
             Err(e) => return Err(e.into()),
         };
         let mut out = HashMap::new();
-        for item in listing
-            .get("list")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
+        for item in listing.get("list").and_then(Value::as_array).into_iter().flatten() {
             let Some(name) = item.get("Name").and_then(Value::as_str) else {
                 continue;
             };
@@ -479,11 +392,7 @@ impl StorageManager {
     }
 
     /// Whether one object exists at a destination, and its size and hash.
-    pub async fn check_file_exists(
-        &self,
-        key: &str,
-        path: &str,
-    ) -> Result<Option<ObjectInfo>, StorageError> {
+    pub async fn check_file_exists(&self, key: &str, path: &str) -> Result<Option<ObjectInfo>, StorageError> {
         let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
         Ok(self.list_objects(key, dir).await?.remove(name))
     }
@@ -504,10 +413,7 @@ impl UploadOutcome {
                 .map(|(k, r)| {
                     (
                         k.clone(),
-                        DestinationResult {
-                            success: r.is_ok(),
-                            error: r.as_ref().err().map(|e| e.to_string()),
-                        },
+                        DestinationResult { success: r.is_ok(), error: r.as_ref().err().map(|e| e.to_string()) },
                     )
                 })
                 .collect(),
@@ -531,10 +437,7 @@ pub fn describe_destinations(config: &Config, secrets: &dyn SecretStore) -> Vec<
                 Location::Bucket => format!(
                     "{}{}",
                     d.root_path(),
-                    d.endpoint
-                        .as_deref()
-                        .map(|e| format!(" at {e}"))
-                        .unwrap_or_default()
+                    d.endpoint.as_deref().map(|e| format!(" at {e}")).unwrap_or_default()
                 ),
                 Location::Folder => d.root_path(),
             },
@@ -561,38 +464,24 @@ mod tests {
         .unwrap();
         let secrets = MemorySecrets::default();
         let dest = config.destination("nas").unwrap();
-        assert!(matches!(
-            remote_env(dest, &secrets),
-            Err(StorageError::MissingSecret { .. })
-        ));
+        assert!(matches!(remote_env(dest, &secrets), Err(StorageError::MissingSecret { .. })));
         secrets.set("nas", "access_key_id", "AKID");
         secrets.set("nas", "secret_access_key", "SECRET");
-        let env: HashMap<String, String> =
-            remote_env(dest, &secrets).unwrap().into_iter().collect();
+        let env: HashMap<String, String> = remote_env(dest, &secrets).unwrap().into_iter().collect();
         assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_TYPE"], "s3");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_PROVIDER"], "Other");
-        assert_eq!(
-            env["RCLONE_CONFIG_FANOUT_NAS_ENDPOINT"],
-            "http://127.0.0.1:9"
-        );
+        assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_ENDPOINT"], "http://127.0.0.1:9");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_NAS_SECRET_ACCESS_KEY"], "SECRET");
     }
 
     #[test]
     fn b2_keys_become_account_and_key() {
-        let config = Config::parse(
-            "destinations:\n  backblaze_b2:\n    enabled: true\n    bucket: b\n",
-            "t",
-        )
-        .unwrap();
+        let config = Config::parse("destinations:\n  backblaze_b2:\n    enabled: true\n    bucket: b\n", "t").unwrap();
         let secrets = MemorySecrets::default();
         secrets.set("backblaze_b2", "access_key_id", "id");
         secrets.set("backblaze_b2", "secret_access_key", "key");
         let env: HashMap<String, String> =
-            remote_env(config.destination("backblaze_b2").unwrap(), &secrets)
-                .unwrap()
-                .into_iter()
-                .collect();
+            remote_env(config.destination("backblaze_b2").unwrap(), &secrets).unwrap().into_iter().collect();
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_TYPE"], "b2");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_ACCOUNT"], "id");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_KEY"], "key");
@@ -600,17 +489,9 @@ mod tests {
 
     #[test]
     fn all_and_any_success_follow_the_seed() {
-        let ok = DestinationResult {
-            success: true,
-            error: None,
-        };
-        let bad = DestinationResult {
-            success: false,
-            error: Some("x".into()),
-        };
-        let mixed = UploadResult::from_results(
-            [("a".to_string(), ok.clone()), ("b".to_string(), bad)].into(),
-        );
+        let ok = DestinationResult { success: true, error: None };
+        let bad = DestinationResult { success: false, error: Some("x".into()) };
+        let mixed = UploadResult::from_results([("a".to_string(), ok.clone()), ("b".to_string(), bad)].into());
         assert!(!mixed.all_success && mixed.any_success);
         let good = UploadResult::from_results([("a".to_string(), ok)].into());
         assert!(good.all_success && good.any_success);

@@ -58,29 +58,13 @@ pub struct Provider {
 }
 
 const S3_KEYS: &[SecretField] = &[
-    SecretField {
-        field: "access_key_id",
-        label: "Access key ID",
-        rclone_option: "access_key_id",
-    },
-    SecretField {
-        field: "secret_access_key",
-        label: "Secret access key",
-        rclone_option: "secret_access_key",
-    },
+    SecretField { field: "access_key_id", label: "Access key ID", rclone_option: "access_key_id" },
+    SecretField { field: "secret_access_key", label: "Secret access key", rclone_option: "secret_access_key" },
 ];
 
 const B2_KEYS: &[SecretField] = &[
-    SecretField {
-        field: "access_key_id",
-        label: "Application key ID",
-        rclone_option: "account",
-    },
-    SecretField {
-        field: "secret_access_key",
-        label: "Application key",
-        rclone_option: "key",
-    },
+    SecretField { field: "access_key_id", label: "Application key ID", rclone_option: "account" },
+    SecretField { field: "secret_access_key", label: "Application key", rclone_option: "key" },
 ];
 
 // `no_check_bucket`: Fanout never creates buckets behind the user's back; a missing bucket is

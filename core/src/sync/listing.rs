@@ -38,11 +38,7 @@ pub async fn list_policy_trees(
             id
         }
     };
-    let roots: Vec<String> = policies
-        .values()
-        .filter(|p| p.enabled)
-        .map(|p| p.folder_id.clone())
-        .collect();
+    let roots: Vec<String> = policies.values().filter(|p| p.enabled).map(|p| p.folder_id.clone()).collect();
 
     // Each root's own metadata and its ancestors up to My Drive, for paths.
     let mut items: HashMap<String, DriveFile> = HashMap::new();
@@ -95,12 +91,8 @@ pub async fn list_policy_trees(
         targets.insert(details.target_id.clone(), target);
     }
 
-    let previous: HashMap<String, FileRecord> = db
-        .load_files()
-        .await?
-        .into_iter()
-        .map(|f| (f.file_id.clone(), f))
-        .collect();
+    let previous: HashMap<String, FileRecord> =
+        db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
     let records = build_records(&items, &targets, &previous, policies, &root_id, sync);
 
     // Items known under a listed root that this listing no longer shows are gone from Drive.
@@ -125,11 +117,7 @@ pub async fn list_policy_trees(
             }
         }
     }
-    Ok(Listing {
-        records,
-        gone,
-        roots: live_roots,
-    })
+    Ok(Listing { records, gone, roots: live_roots })
 }
 
 fn build_records(
@@ -160,11 +148,7 @@ fn build_records(
                     .get(&f.id)
                     .filter(|p| p.name == f.name && p.parent_id.as_deref() == Some(*parent))
                     .map(|p| p.remote_name.clone());
-                NameRequest {
-                    file_id: f.id.clone(),
-                    wanted,
-                    previous,
-                }
+                NameRequest { file_id: f.id.clone(), wanted, previous }
             })
             .collect();
         remote_names.extend(assign_names(&requests));
@@ -183,37 +167,29 @@ fn build_records(
             if let Decision::Skip(reason) = decide(&refs, policies) {
                 skip_reason = Some(reason);
             } else if item.is_shortcut() {
-                match item
-                    .shortcut_details
-                    .as_ref()
-                    .map(|d| (d, targets.get(&d.target_id)))
-                {
-                    Some((_, Some(Ok(target)))) if target.is_folder() => skip_reason = Some(
-                        "shortcut to a folder: not followed (its folder can have its own policy)"
-                            .into(),
-                    ),
+                match item.shortcut_details.as_ref().map(|d| (d, targets.get(&d.target_id))) {
+                    Some((_, Some(Ok(target)))) if target.is_folder() => {
+                        skip_reason =
+                            Some("shortcut to a folder: not followed (its folder can have its own policy)".into())
+                    }
                     Some((d, Some(Ok(target)))) => {
                         content_id = Some(d.target_id.clone());
                         size = target.size;
                         md5 = target.md5_checksum.clone();
                         if target.workspace_kind().is_some() {
-                            skip_reason = Some(
-                                "shortcut to a Google Workspace file: back up the original instead"
-                                    .into(),
-                            );
+                            skip_reason =
+                                Some("shortcut to a Google Workspace file: back up the original instead".into());
                         }
                     }
                     Some((_, Some(Err(reason)))) => skip_reason = Some(reason.clone()),
-                    _ => skip_reason = Some(
-                        "shortcut to a folder: not followed (its folder can have its own policy)"
-                            .into(),
-                    ),
+                    _ => {
+                        skip_reason =
+                            Some("shortcut to a folder: not followed (its folder can have its own policy)".into())
+                    }
                 }
             } else if let Some(kind) = item.workspace_kind() {
                 if !sync.export_formats.contains_key(kind) {
-                    skip_reason = Some(format!(
-                        "Google {kind} files cannot be exported; nothing to back up"
-                    ));
+                    skip_reason = Some(format!("Google {kind} files cannot be exported; nothing to back up"));
                 }
             }
         }
@@ -221,10 +197,7 @@ fn build_records(
             file_id: item.id.clone(),
             parent_id: item.parents.first().cloned(),
             name: item.name.clone(),
-            remote_name: remote_names
-                .get(&item.id)
-                .cloned()
-                .unwrap_or_else(|| sanitize_component(&item.name)),
+            remote_name: remote_names.get(&item.id).cloned().unwrap_or_else(|| sanitize_component(&item.name)),
             mime_type: item.mime_type.clone(),
             is_folder: item.is_folder(),
             content_id,
@@ -243,11 +216,7 @@ fn build_records(
 }
 
 /// Parent, grandparent, ... up to (not including) My Drive's root.
-fn ancestors_of(
-    item: &DriveFile,
-    items: &HashMap<String, DriveFile>,
-    root_id: &str,
-) -> Vec<String> {
+fn ancestors_of(item: &DriveFile, items: &HashMap<String, DriveFile>, root_id: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut parent = item.parents.first();
     while let Some(p) = parent {
@@ -282,17 +251,7 @@ fn paths_for(
     }
     chain.reverse();
     let drive: Vec<&str> = chain.iter().map(|f| f.name.as_str()).collect();
-    let remote: Vec<String> = chain
-        .iter()
-        .map(|f| {
-            remote_names
-                .get(&f.id)
-                .cloned()
-                .unwrap_or_else(|| sanitize_component(&f.name))
-        })
-        .collect();
-    (
-        drive.join("/"),
-        format!("{REMOTE_ROOT}/{}", remote.join("/")),
-    )
+    let remote: Vec<String> =
+        chain.iter().map(|f| remote_names.get(&f.id).cloned().unwrap_or_else(|| sanitize_component(&f.name))).collect();
+    (drive.join("/"), format!("{REMOTE_ROOT}/{}", remote.join("/")))
 }

@@ -83,48 +83,22 @@ pub struct SyncContext<'a> {
 }
 
 /// Lists Drive, stores the listing, and returns the plan (no transfer happens).
-pub async fn refresh_and_plan(
-    ctx: &SyncContext<'_>,
-    progress: &ProgressReporter,
-) -> Result<SyncPlan, SyncError> {
-    let policies: HashMap<String, FolderPolicy> = ctx
-        .db
-        .get_all_folder_policies()
-        .await?
-        .into_iter()
-        .map(|p| (p.folder_id.clone(), p))
-        .collect();
-    let listing =
-        listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
-    progress.send(SyncEvent::Listed {
-        items: listing.records.len(),
-    });
+pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter) -> Result<SyncPlan, SyncError> {
+    let policies: HashMap<String, FolderPolicy> =
+        ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
+    let listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
+    progress.send(SyncEvent::Listed { items: listing.records.len() });
     ctx.db.save_listing(&listing.records, &listing.gone).await?;
-    for record in listing
-        .records
-        .iter()
-        .filter(|r| policies.contains_key(&r.file_id))
-    {
-        ctx.db
-            .refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path)
-            .await?;
+    for record in listing.records.iter().filter(|r| policies.contains_key(&r.file_id)) {
+        ctx.db.refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path).await?;
     }
     let ledger = ctx.db.load_ledger().await?;
     let enabled: Vec<String> = ctx.storage.get_available_destinations();
-    Ok(plan_sync(
-        &listing.records,
-        &policies,
-        &ledger,
-        &enabled,
-        &ctx.config.sync.export_formats,
-    ))
+    Ok(plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats))
 }
 
 /// One full sync run.
-pub async fn run_sync(
-    ctx: &SyncContext<'_>,
-    options: SyncOptions,
-) -> Result<SyncSummary, SyncError> {
+pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<SyncSummary, SyncError> {
     let progress = ProgressReporter::new(options.progress.clone());
     let run_id = ctx.db.start_run().await?;
     progress.send(SyncEvent::Started { run_id });
@@ -132,42 +106,20 @@ pub async fn run_sync(
         Ok(summary) => {
             let counts = RunCounts {
                 files_planned: summary.files_planned as i64,
-                pairs_synced: summary
-                    .destinations
-                    .values()
-                    .map(|d| d.transferred as i64)
-                    .sum(),
+                pairs_synced: summary.destinations.values().map(|d| d.transferred as i64).sum(),
                 pairs_failed: summary.destinations.values().map(|d| d.failed as i64).sum(),
-                pairs_pending: summary
-                    .destinations
-                    .values()
-                    .map(|d| d.pending as i64)
-                    .sum(),
+                pairs_pending: summary.destinations.values().map(|d| d.pending as i64).sum(),
                 bytes_downloaded: summary.bytes_downloaded as i64,
-                bytes_uploaded: summary
-                    .destinations
-                    .values()
-                    .map(|d| d.bytes_uploaded as i64)
-                    .sum(),
+                bytes_uploaded: summary.destinations.values().map(|d| d.bytes_uploaded as i64).sum(),
             };
             let first_error = summary.errors.first().map(String::as_str);
-            ctx.db
-                .finish_run(run_id, &summary.status, &counts, first_error)
-                .await?;
+            ctx.db.finish_run(run_id, &summary.status, &counts, first_error).await?;
             progress.flush();
             progress.send(SyncEvent::Finished(summary.clone()));
             Ok(summary)
         }
         Err(e) => {
-            let _ = ctx
-                .db
-                .finish_run(
-                    run_id,
-                    "failed",
-                    &RunCounts::default(),
-                    Some(&e.to_string()),
-                )
-                .await;
+            let _ = ctx.db.finish_run(run_id, "failed", &RunCounts::default(), Some(&e.to_string())).await;
             Err(e)
         }
     }
@@ -180,11 +132,7 @@ async fn run_inner(
     run_id: i64,
 ) -> Result<SyncSummary, SyncError> {
     let plan = refresh_and_plan(ctx, progress).await?;
-    progress.send(SyncEvent::Planned {
-        files: plan.files.len(),
-        pairs: plan.pair_count(),
-        bytes: plan.bytes(),
-    });
+    progress.send(SyncEvent::Planned { files: plan.files.len(), pairs: plan.pair_count(), bytes: plan.bytes() });
     progress.update(|p| {
         p.files_total = plan.files.len() as u64;
         p.bytes_total = plan.bytes();
@@ -197,11 +145,7 @@ async fn run_inner(
 
     // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
     let mut unreachable = HashMap::new();
-    let mut needed: Vec<&String> = plan
-        .files
-        .iter()
-        .flat_map(|f| f.destinations.iter())
-        .collect();
+    let mut needed: Vec<&String> = plan.files.iter().flat_map(|f| f.destinations.iter()).collect();
     needed.sort();
     needed.dedup();
     for dest in needed {
@@ -232,10 +176,7 @@ async fn run_inner(
     for (dest, files) in &plan.pairs_in_scope {
         let mut summary = DestinationSummary::default();
         for file_id in files {
-            match ledger
-                .get(&(file_id.clone(), dest.clone()))
-                .map(|e| e.status)
-            {
+            match ledger.get(&(file_id.clone(), dest.clone())).map(|e| e.status) {
                 Some(SyncStatus::Synced) => summary.synced += 1,
                 Some(SyncStatus::Failed) => summary.failed += 1,
                 Some(SyncStatus::Pending) | None => summary.pending += 1,
@@ -255,12 +196,9 @@ async fn run_inner(
         }
     }
     for dest in &plan.unavailable_destinations {
-        errors.push(format!(
-            "a policy names destination `{dest}`, which is disabled or missing in config.yaml"
-        ));
+        errors.push(format!("a policy names destination `{dest}`, which is disabled or missing in config.yaml"));
     }
-    let all_success =
-        destinations.values().all(|d| d.success) && plan.unavailable_destinations.is_empty();
+    let all_success = destinations.values().all(|d| d.success) && plan.unavailable_destinations.is_empty();
     let any_success = destinations.values().any(|d| d.success);
     let status = if options.cancel.is_cancelled() {
         "cancelled"

@@ -43,11 +43,7 @@ impl SyncPlan {
     }
 
     pub fn bytes(&self) -> u64 {
-        self.files
-            .iter()
-            .filter_map(|f| f.size)
-            .map(|s| s.max(0) as u64)
-            .sum()
+        self.files.iter().filter_map(|f| f.size).map(|s| s.max(0) as u64).sum()
     }
 }
 
@@ -70,16 +66,11 @@ pub fn plan_sync(
     enabled_destinations: &[String],
     export_formats: &BTreeMap<String, String>,
 ) -> SyncPlan {
-    let parents: HashMap<&str, Option<&str>> = records
-        .iter()
-        .map(|r| (r.file_id.as_str(), r.parent_id.as_deref()))
-        .collect();
+    let parents: HashMap<&str, Option<&str>> =
+        records.iter().map(|r| (r.file_id.as_str(), r.parent_id.as_deref())).collect();
     let mut plan = SyncPlan::default();
     let mut unavailable = std::collections::BTreeSet::new();
-    for file in records
-        .iter()
-        .filter(|r| !r.is_folder && !r.gone && !r.trashed)
-    {
+    for file in records.iter().filter(|r| !r.is_folder && !r.gone && !r.trashed) {
         if file.skip_reason.is_some() {
             plan.skipped += 1;
             continue;
@@ -103,10 +94,7 @@ pub fn plan_sync(
                 unavailable.insert(dest);
                 continue;
             }
-            plan.pairs_in_scope
-                .entry(dest.clone())
-                .or_default()
-                .push(file.file_id.clone());
+            plan.pairs_in_scope.entry(dest.clone()).or_default().push(file.file_id.clone());
             if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file) {
                 needed.push(dest);
             }
@@ -122,10 +110,7 @@ pub fn plan_sync(
             .map(str::to_string);
         plan.files.push(PlannedFile {
             file_id: file.file_id.clone(),
-            content_id: file
-                .content_id
-                .clone()
-                .unwrap_or_else(|| file.file_id.clone()),
+            content_id: file.content_id.clone().unwrap_or_else(|| file.file_id.clone()),
             drive_path: file.drive_path.clone(),
             remote_path: file.remote_path.clone(),
             size: file.size.filter(|_| export.is_none()),
@@ -150,11 +135,7 @@ mod tests {
             parent_id: Some(parent.into()),
             name: id.into(),
             remote_name: id.into(),
-            mime_type: if folder {
-                crate::drive::FOLDER_MIME.into()
-            } else {
-                "text/plain".into()
-            },
+            mime_type: if folder { crate::drive::FOLDER_MIME.into() } else { "text/plain".into() },
             is_folder: folder,
             content_id: None,
             size: Some(5),
@@ -186,11 +167,7 @@ mod tests {
     }
 
     fn synced(md5: &str) -> LedgerEntry {
-        LedgerEntry {
-            status: SyncStatus::Synced,
-            md5: Some(md5.into()),
-            version: Some(1),
-        }
+        LedgerEntry { status: SyncStatus::Synced, md5: Some(md5.into()), version: Some(1) }
     }
 
     #[test]
@@ -228,24 +205,11 @@ mod tests {
         }
         ledger.insert(
             ("failed".into(), "b".into()),
-            LedgerEntry {
-                status: SyncStatus::Failed,
-                md5: Some("m3".into()),
-                version: Some(1),
-            },
+            LedgerEntry { status: SyncStatus::Failed, md5: Some("m3".into()), version: Some(1) },
         );
-        let plan = plan_sync(
-            &records,
-            &policies,
-            &ledger,
-            &["a".into(), "b".into()],
-            &BTreeMap::new(),
-        );
-        let got: Vec<(&str, Vec<String>)> = plan
-            .files
-            .iter()
-            .map(|f| (f.file_id.as_str(), f.destinations.clone()))
-            .collect();
+        let plan = plan_sync(&records, &policies, &ledger, &["a".into(), "b".into()], &BTreeMap::new());
+        let got: Vec<(&str, Vec<String>)> =
+            plan.files.iter().map(|f| (f.file_id.as_str(), f.destinations.clone())).collect();
         assert_eq!(
             got,
             vec![
@@ -259,18 +223,9 @@ mod tests {
 
     #[test]
     fn a_disabled_destination_is_reported_not_planned() {
-        let records = vec![
-            record("P", "root", None, true),
-            record("f", "P", Some("m"), false),
-        ];
+        let records = vec![record("P", "root", None, true), record("f", "P", Some("m"), false)];
         let policies: HashMap<_, _> = [policy("P", &["a", "gone"])].into();
-        let plan = plan_sync(
-            &records,
-            &policies,
-            &HashMap::new(),
-            &["a".into()],
-            &BTreeMap::new(),
-        );
+        let plan = plan_sync(&records, &policies, &HashMap::new(), &["a".into()], &BTreeMap::new());
         assert_eq!(plan.files[0].destinations, vec!["a"]);
         assert_eq!(plan.unavailable_destinations, vec!["gone"]);
     }

@@ -12,17 +12,9 @@ const MIN_INTERVAL: Duration = Duration::from_millis(250);
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SyncEvent {
-    Started {
-        run_id: i64,
-    },
-    Listed {
-        items: usize,
-    },
-    Planned {
-        files: usize,
-        pairs: usize,
-        bytes: u64,
-    },
+    Started { run_id: i64 },
+    Listed { items: usize },
+    Planned { files: usize, pairs: usize, bytes: u64 },
     Progress(ProgressSnapshot),
     Finished(super::SyncSummary),
 }
@@ -54,10 +46,7 @@ pub struct ProgressReporter {
 
 impl ProgressReporter {
     pub fn new(tx: Option<UnboundedSender<SyncEvent>>) -> Self {
-        Self {
-            tx,
-            state: Mutex::new((ProgressSnapshot::default(), None)),
-        }
+        Self { tx, state: Mutex::new((ProgressSnapshot::default(), None)) }
     }
 
     pub fn send(&self, event: SyncEvent) {

@@ -53,16 +53,11 @@ struct Staged {
 
 impl Transfer<'_> {
     pub async fn run(&self, files: Vec<PlannedFile>) -> Result<(), SyncError> {
-        tokio::fs::create_dir_all(&self.staging)
-            .await
-            .map_err(|e| SyncError::Staging(e.to_string()))?;
+        tokio::fs::create_dir_all(&self.staging).await.map_err(|e| SyncError::Staging(e.to_string()))?;
 
         // Files whose every destination is unreachable are recorded now, without a download.
-        let (fetch, skip): (Vec<_>, Vec<_>) = files.into_iter().partition(|f| {
-            f.destinations
-                .iter()
-                .any(|d| !self.unreachable.contains_key(d))
-        });
+        let (fetch, skip): (Vec<_>, Vec<_>) =
+            files.into_iter().partition(|f| f.destinations.iter().any(|d| !self.unreachable.contains_key(d)));
         for file in skip {
             self.record(&file, Vec::new()).await?;
         }
@@ -90,13 +85,7 @@ impl Transfer<'_> {
                         .file
                         .destinations
                         .iter()
-                        .map(|d| {
-                            failed(
-                                &staged.file,
-                                d,
-                                &format!("download from Drive failed: {error}"),
-                            )
-                        })
+                        .map(|d| failed(&staged.file, d, &format!("download from Drive failed: {error}")))
                         .collect();
                     self.record(&staged.file, updates).await?;
                 }
@@ -138,9 +127,7 @@ impl Transfer<'_> {
                 }
             }
         }
-        let uploads = by_destination
-            .iter()
-            .map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
+        let uploads = by_destination.iter().map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
         let results = futures::future::join_all(uploads).await;
         if self.cancel.is_cancelled() {
             return Ok(()); // unverified pairs keep their previous state and are retried next run
@@ -164,15 +151,9 @@ impl Transfer<'_> {
         indices: &[usize],
         batch: &[(PlannedFile, Downloaded)],
     ) -> Vec<(usize, PairUpdate)> {
-        let paths: Vec<String> = indices
-            .iter()
-            .map(|&i| batch[i].0.remote_path.clone())
-            .collect();
+        let paths: Vec<String> = indices.iter().map(|&i| batch[i].0.remote_path.clone()).collect();
         let group = format!("run-{}-{dest}", self.run_id);
-        let upload = self
-            .storage
-            .upload_to(dest, &self.staging, &paths, &group, &self.cancel)
-            .await;
+        let upload = self.storage.upload_to(dest, &self.staging, &paths, &group, &self.cancel).await;
         let upload_error = match upload {
             Ok(()) => None,
             Err(StorageError::Rclone(RcloneError::Cancelled)) => return Vec::new(),
@@ -191,23 +172,13 @@ impl Transfer<'_> {
         let hash_kind = self.storage.hash_kind(dest).unwrap_or(HashKind::Md5);
 
         // The engine's own check: list each folder once and compare size and hash.
-        let mut listings: HashMap<
-            String,
-            Result<HashMap<String, crate::storage::ObjectInfo>, String>,
-        > = HashMap::new();
+        let mut listings: HashMap<String, Result<HashMap<String, crate::storage::ObjectInfo>, String>> = HashMap::new();
         let mut out = Vec::with_capacity(indices.len());
         for &i in indices {
             let (file, downloaded) = &batch[i];
-            let (dir, name) = file
-                .remote_path
-                .rsplit_once('/')
-                .unwrap_or(("", file.remote_path.as_str()));
+            let (dir, name) = file.remote_path.rsplit_once('/').unwrap_or(("", file.remote_path.as_str()));
             if !listings.contains_key(dir) {
-                let listing = self
-                    .storage
-                    .list_objects(dest, dir)
-                    .await
-                    .map_err(|e| e.to_string());
+                let listing = self.storage.list_objects(dest, dir).await.map_err(|e| e.to_string());
                 listings.insert(dir.to_string(), listing);
             }
             let expected = match hash_kind {
@@ -216,15 +187,21 @@ impl Transfer<'_> {
             };
             let verdict = match listings.get(dir) {
                 Some(Ok(objects)) => match objects.get(name) {
-                    Some(obj) if obj.size != downloaded.size as i64 => {
-                        Err(format!("verification failed: the destination holds {} bytes, expected {}", obj.size, downloaded.size))
-                    }
+                    Some(obj) if obj.size != downloaded.size as i64 => Err(format!(
+                        "verification failed: the destination holds {} bytes, expected {}",
+                        obj.size, downloaded.size
+                    )),
                     Some(obj) => match &obj.hash {
-                        Some(h) if h != expected => Err(format!("verification failed: the destination's {} is {h}, expected {expected}", hash_kind.rclone_name())),
+                        Some(h) if h != expected => Err(format!(
+                            "verification failed: the destination's {} is {h}, expected {expected}",
+                            hash_kind.rclone_name()
+                        )),
                         Some(_) => Ok(hash_kind.rclone_name()),
                         None => Ok("size"),
                     },
-                    None => Err("verification failed: the object is not at the destination after the upload".to_string()),
+                    None => {
+                        Err("verification failed: the object is not at the destination after the upload".to_string())
+                    }
                 },
                 Some(Err(e)) => Err(format!("cannot verify the upload: {e}")),
                 None => Err("cannot verify the upload".to_string()),
@@ -240,10 +217,7 @@ impl Transfer<'_> {
                     verified_by: Some(verified_by.to_string()),
                     error_message: None,
                 },
-                (Err(_), Some((status, error))) => PairUpdate {
-                    status: *status,
-                    ..failed(file, dest, error)
-                },
+                (Err(_), Some((status, error))) => PairUpdate { status: *status, ..failed(file, dest, error) },
                 (Err(error), None) => {
                     self.note_error(&error);
                     failed(file, dest, &error)
@@ -255,11 +229,7 @@ impl Transfer<'_> {
     }
 
     /// Records a file's results, adding failures for its unreachable destinations.
-    async fn record(
-        &self,
-        file: &PlannedFile,
-        mut updates: Vec<PairUpdate>,
-    ) -> Result<(), SyncError> {
+    async fn record(&self, file: &PlannedFile, mut updates: Vec<PairUpdate>) -> Result<(), SyncError> {
         for dest in &file.destinations {
             if let Some(reason) = self.unreachable.get(dest) {
                 updates.push(failed(file, dest, reason));
@@ -356,16 +326,10 @@ async fn download_all(
 
 /// Downloads (or exports) one file into staging; a checksum mismatch is retried once, then
 /// the file fails and its bytes are removed so they can reach no destination.
-async fn fetch_one(
-    drive: &DriveClient,
-    staging: &Path,
-    file: &PlannedFile,
-) -> Result<Downloaded, String> {
+async fn fetch_one(drive: &DriveClient, staging: &Path, file: &PlannedFile) -> Result<Downloaded, String> {
     let target = staging.join(&file.remote_path);
     if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent)
-            .await
-            .map_err(|e| format!("cannot create staging folder: {e}"))?;
+        tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create staging folder: {e}"))?;
     }
     let mut last_error = String::new();
     for _attempt in 0..2 {
@@ -376,7 +340,10 @@ async fn fetch_one(
         match result {
             Ok(d) => match &file.md5 {
                 Some(expected) if *expected != d.md5 => {
-                    last_error = format!("the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})", d.md5);
+                    last_error = format!(
+                        "the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})",
+                        d.md5
+                    );
                 }
                 _ => return Ok(d),
             },

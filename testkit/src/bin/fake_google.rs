@@ -25,10 +25,7 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let server = FakeGoogle::serve_dir(&args.root, args.manifest.as_deref(), args.port).await?;
     println!("{}", server.base_url());
-    eprintln!(
-        "Drive API at {} (access token: {DEFAULT_TOKEN}); Ctrl-C stops",
-        server.drive_url()
-    );
+    eprintln!("Drive API at {} (access token: {DEFAULT_TOKEN}); Ctrl-C stops", server.drive_url());
     tokio::signal::ctrl_c().await?;
     Ok(())
 }

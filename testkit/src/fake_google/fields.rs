@@ -78,12 +78,7 @@ impl Mask {
                 let mut out = serde_json::Map::new();
                 for (name, sub) in &self.fields {
                     if let Some(v) = map.get(name) {
-                        out.insert(
-                            name.clone(),
-                            sub.as_ref()
-                                .map(|m| m.apply(v))
-                                .unwrap_or_else(|| v.clone()),
-                        );
+                        out.insert(name.clone(), sub.as_ref().map(|m| m.apply(v)).unwrap_or_else(|| v.clone()));
                     }
                 }
                 Value::Object(out)

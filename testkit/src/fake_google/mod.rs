@@ -35,10 +35,7 @@ pub struct RequestRecord {
 
 impl RequestRecord {
     pub fn param(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -57,12 +54,7 @@ pub struct Fault {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FaultAction {
     /// Answer with this status and reason in Drive's error envelope.
-    Status {
-        code: u16,
-        reason: String,
-        message: String,
-        retry_after: Option<u64>,
-    },
+    Status { code: u16, reason: String, message: String, retry_after: Option<u64> },
     /// Flip bytes of the body, so its md5 no longer matches.
     CorruptBody,
     /// Send this many bytes of the body, then drop the connection.
@@ -91,11 +83,7 @@ pub const DEFAULT_TOKEN: &str = "fake-access-token";
 
 impl FakeGoogle {
     /// Serves `root` (plus an optional manifest) as My Drive on 127.0.0.1, port 0 unless given.
-    pub async fn serve_dir(
-        root: &Path,
-        manifest: Option<&Path>,
-        port: u16,
-    ) -> anyhow::Result<Self> {
+    pub async fn serve_dir(root: &Path, manifest: Option<&Path>, port: u16) -> anyhow::Result<Self> {
         let manifest: Manifest = match manifest {
             Some(path) => serde_yaml::from_str(&std::fs::read_to_string(path)?)?,
             None => Manifest::default(),
@@ -123,11 +111,7 @@ impl FakeGoogle {
                 })
                 .await;
         });
-        Ok(Self {
-            state,
-            addr,
-            shutdown: Some(tx),
-        })
+        Ok(Self { state, addr, shutdown: Some(tx) })
     }
 
     pub fn base_url(&self) -> String {

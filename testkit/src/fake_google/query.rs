@@ -109,9 +109,7 @@ fn tokenize(q: &str) -> Result<Vec<Token>, String> {
             }
             c if c.is_ascii_alphanumeric() || c == '_' => {
                 let start = i;
-                while i < chars.len()
-                    && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.')
-                {
+                while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
                     i += 1;
                 }
                 out.push(Token::Word(chars[start..i].iter().collect()));
@@ -214,8 +212,7 @@ impl Parser {
                         matches!(value, Value::Bool(_)) && matches!(op, Op::Eq | Op::Ne)
                     }
                     Field::Name | Field::MimeType => {
-                        matches!(value, Value::Str(_))
-                            && matches!(op, Op::Eq | Op::Ne | Op::Contains)
+                        matches!(value, Value::Str(_)) && matches!(op, Op::Eq | Op::Ne | Op::Contains)
                     }
                     Field::ModifiedTime => matches!(value, Value::Str(_)) && op != Op::Contains,
                 };
@@ -230,10 +227,7 @@ impl Parser {
 }
 
 pub fn parse(q: &str) -> Result<Expr, String> {
-    let mut parser = Parser {
-        tokens: tokenize(q)?,
-        pos: 0,
-    };
+    let mut parser = Parser { tokens: tokenize(q)?, pos: 0 };
     let expr = parser.or()?;
     if parser.pos != parser.tokens.len() {
         return Err("unexpected trailing input".into());

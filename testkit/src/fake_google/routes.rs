@@ -30,12 +30,7 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
 }
 
 /// Drive's error envelope.
-pub fn drive_error(
-    status: u16,
-    reason: &str,
-    message: &str,
-    location: Option<(&str, &str)>,
-) -> Response {
+pub fn drive_error(status: u16, reason: &str, message: &str, location: Option<(&str, &str)>) -> Response {
     let mut item = json!({ "domain": "global", "reason": reason, "message": message });
     if let Some((kind, name)) = location {
         item["locationType"] = json!(kind);
@@ -43,21 +38,11 @@ pub fn drive_error(
     }
     let body = json!({ "error": { "code": status, "message": message, "errors": [item] } });
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (
-        code,
-        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        body.to_string(),
-    )
-        .into_response()
+    (code, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], body.to_string()).into_response()
 }
 
 fn not_found(id: &str) -> Response {
-    drive_error(
-        404,
-        "notFound",
-        &format!("File not found: {id}."),
-        Some(("parameter", "fileId")),
-    )
+    drive_error(404, "notFound", &format!("File not found: {id}."), Some(("parameter", "fileId")))
 }
 
 async fn dispatch(
@@ -68,8 +53,7 @@ async fn dispatch(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    let query: Vec<(String, String)> =
-        serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
+    let query: Vec<(String, String)> = serde_urlencoded::from_str(raw.as_deref().unwrap_or("")).unwrap_or_default();
     let path = uri.path().to_string();
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
     if segments.first() == Some(&"__control") {
@@ -88,31 +72,13 @@ async fn dispatch(
         ("GET", ["drive", "v3", "files", id, "export"]) => ("files.export", Some(id.to_string())),
         _ => ("unknown", None),
     };
-    let range = headers
-        .get(header::RANGE)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
     let fault = take_fault(&state, route, file_id.as_deref());
     let response = match (&fault, authorized(&state, &headers)) {
-        (_, false) if route != "unknown" => drive_error(
-            401,
-            "authError",
-            "Invalid Credentials",
-            Some(("header", "Authorization")),
-        ),
-        (
-            Some(Fault {
-                action:
-                    FaultAction::Status {
-                        code,
-                        reason,
-                        message,
-                        retry_after,
-                    },
-                ..
-            }),
-            _,
-        ) => {
+        (_, false) if route != "unknown" => {
+            drive_error(401, "authError", "Invalid Credentials", Some(("header", "Authorization")))
+        }
+        (Some(Fault { action: FaultAction::Status { code, reason, message, retry_after }, .. }), _) => {
             let mut r = drive_error(*code, reason, message, None);
             if let Some(secs) = retry_after {
                 if let Ok(v) = secs.to_string().parse() {
@@ -126,20 +92,9 @@ async fn dispatch(
             "files.list" => list(&state, &query),
             "files.get" => get(&state, file_id.as_deref().unwrap_or_default(), &query),
             "files.get_media" => {
-                media(
-                    &state,
-                    file_id.as_deref().unwrap_or_default(),
-                    range.as_deref(),
-                    fault.map(|f| f.action),
-                )
-                .await
+                media(&state, file_id.as_deref().unwrap_or_default(), range.as_deref(), fault.map(|f| f.action)).await
             }
-            "files.export" => export(
-                &state,
-                file_id.as_deref().unwrap_or_default(),
-                &query,
-                fault.map(|f| f.action),
-            ),
+            "files.export" => export(&state, file_id.as_deref().unwrap_or_default(), &query, fault.map(|f| f.action)),
             _ => drive_error(404, "notFound", "Not Found", None),
         },
     };
@@ -156,17 +111,12 @@ async fn dispatch(
 }
 
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    query
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
+    query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
 fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
-    let Some(token) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
+    let Some(token) =
+        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
     else {
         return false;
     };
@@ -177,10 +127,7 @@ fn take_fault(state: &Shared, route: &str, file_id: Option<&str>) -> Option<Faul
     let mut s = lock(state);
     let index = s.faults.iter().position(|f| {
         f.route.as_deref().map(|r| r == route).unwrap_or(true)
-            && f.file_id
-                .as_deref()
-                .map(|id| Some(id) == file_id)
-                .unwrap_or(true)
+            && f.file_id.as_deref().map(|id| Some(id) == file_id).unwrap_or(true)
             && f.times != Some(0)
     })?;
     let fault = s.faults[index].clone();
@@ -202,11 +149,7 @@ fn mask(query: &[(String, String)], default: &str) -> Result<fields::Mask, Box<R
 }
 
 fn json_response(value: Value) -> Response {
-    (
-        [(header::CONTENT_TYPE, "application/json; charset=UTF-8")],
-        value.to_string(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "application/json; charset=UTF-8")], value.to_string()).into_response()
 }
 
 fn about(state: &Shared, query: &[(String, String)]) -> Response {
@@ -214,15 +157,14 @@ fn about(state: &Shared, query: &[(String, String)]) -> Response {
         Ok(m) => m,
         Err(r) => return *r,
     };
-    let formats: serde_json::Map<String, Value> =
-        ["document", "spreadsheet", "presentation", "drawing"]
-            .iter()
-            .map(|k| {
-                let mime = format!("application/vnd.google-apps.{k}");
-                let list = export_formats(&mime);
-                (mime, json!(list))
-            })
-            .collect();
+    let formats: serde_json::Map<String, Value> = ["document", "spreadsheet", "presentation", "drawing"]
+        .iter()
+        .map(|k| {
+            let mime = format!("application/vnd.google-apps.{k}");
+            let list = export_formats(&mime);
+            (mime, json!(list))
+        })
+        .collect();
     let used: u64 = lock(state).store.files.values().map(|f| f.size).sum();
     json_response(mask.apply(&json!({
         "kind": "drive#about",
@@ -250,10 +192,7 @@ fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
 }
 
 fn list(state: &Shared, query: &[(String, String)]) -> Response {
-    let mask = match mask(
-        query,
-        "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)",
-    ) {
+    let mask = match mask(query, "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)") {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -263,32 +202,15 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
     } else {
         match query::parse(q) {
             Ok(e) => Some(e),
-            Err(e) => {
-                return drive_error(
-                    400,
-                    "invalid",
-                    &format!("Invalid Value: {e}"),
-                    Some(("parameter", "q")),
-                )
-            }
+            Err(e) => return drive_error(400, "invalid", &format!("Invalid Value: {e}"), Some(("parameter", "q"))),
         }
     };
-    let page_size: usize = param(query, "pageSize")
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(100)
-        .clamp(1, 1000);
+    let page_size: usize = param(query, "pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
     let offset = match param(query, "pageToken") {
         None => 0,
         Some(token) => match decode_token(token, q) {
             Some(o) => o,
-            None => {
-                return drive_error(
-                    400,
-                    "invalid",
-                    "Invalid Value",
-                    Some(("parameter", "pageToken")),
-                )
-            }
+            None => return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken"))),
         },
     };
     let s = lock(state);
@@ -300,12 +222,7 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
         .filter(|f| expr.as_ref().map(|e| query::matches(e, f)).unwrap_or(true))
         .collect();
     matching.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    let page: Vec<Value> = matching
-        .iter()
-        .skip(offset)
-        .take(page_size)
-        .map(|f| f.to_json(&s.base_url))
-        .collect();
+    let page: Vec<Value> = matching.iter().skip(offset).take(page_size).map(|f| f.to_json(&s.base_url)).collect();
     let mut body = json!({ "kind": "drive#fileList", "incompleteSearch": false, "files": page });
     if offset + page_size < matching.len() {
         body["nextPageToken"] = json!(encode_token(offset + page_size, q));
@@ -326,29 +243,19 @@ fn encode_token(offset: usize, q: &str) -> String {
 /// Page tokens are bound to their query: a token from another query is refused.
 fn decode_token(token: &str, q: &str) -> Option<usize> {
     use base64::Engine;
-    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(token)
-        .ok()?;
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
     let text = String::from_utf8(raw).ok()?;
     let (offset, tag) = text.split_once(':')?;
     (tag == query_tag(q)).then(|| offset.parse().ok())?
 }
 
-async fn media(
-    state: &Shared,
-    id: &str,
-    range: Option<&str>,
-    fault: Option<FaultAction>,
-) -> Response {
+async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<FaultAction>) -> Response {
     let (content, size) = {
         let s = lock(state);
         let Some(f) = visible(&s, id) else {
             return not_found(id);
         };
-        if f.is_workspace()
-            || f.mime_type == super::store::FOLDER
-            || f.mime_type == super::store::SHORTCUT
-        {
+        if f.is_workspace() || f.mime_type == super::store::FOLDER || f.mime_type == super::store::SHORTCUT {
             return drive_error(
                 403,
                 "fileNotDownloadable",
@@ -357,12 +264,7 @@ async fn media(
             );
         }
         if !f.can_download {
-            return drive_error(
-                403,
-                "cannotDownloadFile",
-                "This file cannot be downloaded by the user.",
-                None,
-            );
+            return drive_error(403, "cannotDownloadFile", "This file cannot be downloaded by the user.", None);
         }
         (f.content.clone(), f.size)
     };
@@ -371,16 +273,9 @@ async fn media(
         Some(spec) => {
             let (a, b) = spec.split_once('-').unwrap_or((spec, ""));
             let start: u64 = a.parse().unwrap_or(0);
-            let end: u64 = if b.is_empty() {
-                size
-            } else {
-                b.parse::<u64>().map(|e| e + 1).unwrap_or(size).min(size)
-            };
+            let end: u64 = if b.is_empty() { size } else { b.parse::<u64>().map(|e| e + 1).unwrap_or(size).min(size) };
             if start >= size && size > 0 {
-                return (
-                    StatusCode::RANGE_NOT_SATISFIABLE,
-                    [(header::CONTENT_RANGE, format!("bytes */{size}"))],
-                )
+                return (StatusCode::RANGE_NOT_SATISFIABLE, [(header::CONTENT_RANGE, format!("bytes */{size}"))])
                     .into_response();
             }
             (start, end, true)
@@ -389,8 +284,7 @@ async fn media(
     let len = end.saturating_sub(start);
     let stream: futures::stream::BoxStream<'static, std::io::Result<Bytes>> = match content {
         Content::Memory(bytes) => {
-            futures::stream::once(async move { Ok(bytes.slice(start as usize..end as usize)) })
-                .boxed()
+            futures::stream::once(async move { Ok(bytes.slice(start as usize..end as usize)) }).boxed()
         }
         Content::Disk { path, .. } => {
             let mut file = match tokio::fs::File::open(&path).await {
@@ -411,10 +305,7 @@ async fn media(
         let mut chunk = chunk?;
         if let Some(FaultAction::TruncateAfter { bytes }) = &fault {
             if sent + chunk.len() as u64 > *bytes {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::ConnectionReset,
-                    "fault: connection dropped",
-                ));
+                return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: connection dropped"));
             }
         }
         if matches!(fault, Some(FaultAction::CorruptBody)) && !corrupted && !chunk.is_empty() {
@@ -430,10 +321,7 @@ async fn media(
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_LENGTH, len.into());
-    headers.insert(
-        header::CONTENT_TYPE,
-        header::HeaderValue::from_static("application/octet-stream"),
-    );
+    headers.insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/octet-stream"));
     if partial {
         *response.status_mut() = StatusCode::PARTIAL_CONTENT;
         if let Ok(v) = format!("bytes {start}-{}/{size}", end.saturating_sub(1)).parse() {
@@ -443,31 +331,16 @@ async fn media(
     response
 }
 
-fn export(
-    state: &Shared,
-    id: &str,
-    query: &[(String, String)],
-    fault: Option<FaultAction>,
-) -> Response {
+fn export(state: &Shared, id: &str, query: &[(String, String)], fault: Option<FaultAction>) -> Response {
     let mut s = lock(state);
     let Some(f) = visible(&s, id) else {
         return not_found(id);
     };
     if !f.is_workspace() {
-        return drive_error(
-            403,
-            "fileNotExportable",
-            "Export only supports Docs Editors files.",
-            None,
-        );
+        return drive_error(403, "fileNotExportable", "Export only supports Docs Editors files.", None);
     }
     let Some(mime) = param(query, "mimeType") else {
-        return drive_error(
-            400,
-            "required",
-            "Required parameter: mimeType",
-            Some(("parameter", "mimeType")),
-        );
+        return drive_error(400, "required", "Required parameter: mimeType", Some(("parameter", "mimeType")));
     };
     if !export_formats(&f.mime_type).contains(&mime) {
         return drive_error(
@@ -478,21 +351,11 @@ fn export(
         );
     }
     if f.export_too_large {
-        return drive_error(
-            403,
-            "exportSizeLimitExceeded",
-            "This file is too large to be exported.",
-            None,
-        );
+        return drive_error(403, "exportSizeLimitExceeded", "This file is too large to be exported.", None);
     }
     let mut bytes = f.render_export(mime).to_vec();
     if bytes.len() > EXPORT_LIMIT {
-        return drive_error(
-            403,
-            "exportSizeLimitExceeded",
-            "This file is too large to be exported.",
-            None,
-        );
+        return drive_error(403, "exportSizeLimitExceeded", "This file is too large to be exported.", None);
     }
     if matches!(fault, Some(FaultAction::CorruptBody)) && !bytes.is_empty() {
         bytes[0] ^= 0xff;

@@ -84,15 +84,7 @@ impl FileEntry {
         if self.is_workspace() {
             let links: serde_json::Map<String, Value> = export_formats(&self.mime_type)
                 .iter()
-                .map(|m| {
-                    (
-                        m.to_string(),
-                        json!(format!(
-                            "{base_url}/feeds/download/{}?exportFormat={m}",
-                            self.id
-                        )),
-                    )
-                })
+                .map(|m| (m.to_string(), json!(format!("{base_url}/feeds/download/{}?exportFormat={m}", self.id))))
                 .collect();
             v["exportLinks"] = Value::Object(links);
         }
@@ -101,10 +93,7 @@ impl FileEntry {
 
     /// What an export to `mime` returns (deterministic, so tests can predict it).
     pub fn render_export(&self, mime: &str) -> Bytes {
-        Bytes::from(format!(
-            "Fanout fake export of \"{}\" as {mime}\n\n{}\n",
-            self.name, self.doc_text
-        ))
+        Bytes::from(format!("Fanout fake export of \"{}\" as {mime}\n\n{}\n", self.name, self.doc_text))
     }
 }
 
@@ -133,12 +122,7 @@ pub fn export_formats(mime: &str) -> &'static [&'static str] {
             "application/pdf",
             "text/plain",
         ],
-        "application/vnd.google-apps.drawing" => &[
-            "image/svg+xml",
-            "image/png",
-            "application/pdf",
-            "image/jpeg",
-        ],
+        "application/vnd.google-apps.drawing" => &["image/svg+xml", "image/png", "application/pdf", "image/jpeg"],
         _ => &[],
     }
 }
@@ -188,10 +172,7 @@ pub struct Store {
 }
 
 fn hashes(bytes: &[u8]) -> (String, String) {
-    (
-        hex::encode(Md5::digest(bytes)),
-        hex::encode(Sha1::digest(bytes)),
-    )
+    (hex::encode(Md5::digest(bytes)), hex::encode(Sha1::digest(bytes)))
 }
 
 fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
@@ -210,11 +191,7 @@ fn hash_file(path: &Path) -> std::io::Result<(u64, String, String)> {
         sha1.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((
-        size,
-        hex::encode(md5.finalize()),
-        hex::encode(sha1.finalize()),
-    ))
+    Ok((size, hex::encode(md5.finalize()), hex::encode(sha1.finalize())))
 }
 
 impl Store {
@@ -239,11 +216,7 @@ impl Store {
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
             let name = e.file_name().to_string_lossy().into_owned();
-            let rel_path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
+            let rel_path = if rel.is_empty() { name.clone() } else { format!("{rel}/{name}") };
             let id = self.new_id(&rel_path);
             if e.file_type()?.is_dir() {
                 let entry = self.entry(id.clone(), name, FOLDER.into(), vec![parent_id.into()]);
@@ -251,16 +224,8 @@ impl Store {
                 self.add_dir(&e.path(), &id, &rel_path)?;
             } else {
                 let (size, md5, sha1) = hash_file(&e.path())?;
-                let mut entry = self.entry(
-                    id.clone(),
-                    name,
-                    mime_for(&rel_path).into(),
-                    vec![parent_id.into()],
-                );
-                entry.content = Content::Disk {
-                    path: e.path(),
-                    size,
-                };
+                let mut entry = self.entry(id.clone(), name, mime_for(&rel_path).into(), vec![parent_id.into()]);
+                entry.content = Content::Disk { path: e.path(), size };
                 entry.size = size;
                 entry.md5 = Some(md5);
                 entry.sha1 = Some(sha1);
@@ -272,24 +237,20 @@ impl Store {
 
     fn apply_manifest(&mut self, manifest: &Manifest) -> anyhow::Result<()> {
         for item in &manifest.items {
-            let parent = self.id_of(&item.parent).ok_or_else(|| {
-                anyhow::anyhow!("manifest: parent folder `{}` not found", item.parent)
-            })?;
+            let parent = self
+                .id_of(&item.parent)
+                .ok_or_else(|| anyhow::anyhow!("manifest: parent folder `{}` not found", item.parent))?;
             let mime = match item.kind.as_str() {
                 "file" => mime_for(&item.name).to_string(),
                 "folder" => FOLDER.to_string(),
                 "shortcut" => SHORTCUT.to_string(),
-                kind @ ("document" | "spreadsheet" | "presentation" | "drawing" | "form"
-                | "site" | "map" | "script") => {
+                kind @ ("document" | "spreadsheet" | "presentation" | "drawing" | "form" | "site" | "map"
+                | "script") => {
                     format!("application/vnd.google-apps.{kind}")
                 }
                 other => anyhow::bail!("manifest: unknown kind `{other}` for `{}`", item.name),
             };
-            let rel = if item.parent.is_empty() {
-                item.name.clone()
-            } else {
-                format!("{}/{}", item.parent, item.name)
-            };
+            let rel = if item.parent.is_empty() { item.name.clone() } else { format!("{}/{}", item.parent, item.name) };
             let id = self.new_id(&rel);
             let mut entry = self.entry(id.clone(), item.name.clone(), mime.clone(), vec![parent]);
             match item.kind.as_str() {
@@ -311,21 +272,13 @@ impl Store {
             self.files.insert(id, entry);
         }
         for path in &manifest.trash {
-            let id = self
-                .id_of(path)
-                .ok_or_else(|| anyhow::anyhow!("manifest: cannot trash `{path}`: not found"))?;
+            let id = self.id_of(path).ok_or_else(|| anyhow::anyhow!("manifest: cannot trash `{path}`: not found"))?;
             self.set_trashed(&id, true);
         }
         Ok(())
     }
 
-    fn entry(
-        &mut self,
-        id: String,
-        name: String,
-        mime_type: String,
-        parents: Vec<String>,
-    ) -> FileEntry {
+    fn entry(&mut self, id: String, name: String, mime_type: String, parents: Vec<String>) -> FileEntry {
         let time = self.tick();
         FileEntry {
             id,
@@ -372,12 +325,7 @@ impl Store {
     pub fn id_of(&self, path: &str) -> Option<String> {
         let mut current = ROOT_ID.to_string();
         for name in path.split('/').filter(|c| !c.is_empty()) {
-            current = self
-                .files
-                .values()
-                .find(|f| f.name == name && f.parents.first() == Some(&current))?
-                .id
-                .clone();
+            current = self.files.values().find(|f| f.name == name && f.parents.first() == Some(&current))?.id.clone();
         }
         Some(current)
     }
@@ -409,12 +357,7 @@ impl Store {
     /// Adds a file with bytes under a folder; returns its ID.
     pub fn add_file(&mut self, parent_id: &str, name: &str, bytes: Bytes) -> String {
         let id = self.new_id(&format!("{parent_id}/{name}"));
-        let mut entry = self.entry(
-            id.clone(),
-            name.into(),
-            mime_for(name).into(),
-            vec![parent_id.into()],
-        );
+        let mut entry = self.entry(id.clone(), name.into(), mime_for(name).into(), vec![parent_id.into()]);
         entry.set_bytes(bytes);
         self.files.insert(id.clone(), entry);
         self.log_change(&id);
@@ -437,12 +380,8 @@ impl Store {
         }
         let mut stack = vec![id.to_string()];
         while let Some(current) = stack.pop() {
-            let children: Vec<String> = self
-                .files
-                .values()
-                .filter(|f| f.parents.contains(&current))
-                .map(|f| f.id.clone())
-                .collect();
+            let children: Vec<String> =
+                self.files.values().filter(|f| f.parents.contains(&current)).map(|f| f.id.clone()).collect();
             if let Some(f) = self.files.get_mut(&current) {
                 f.trashed = trashed;
                 f.explicitly_trashed = trashed && current == id;
@@ -473,11 +412,7 @@ impl FileEntry {
 }
 
 fn mime_for(name: &str) -> &'static str {
-    match name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .as_deref()
-    {
+    match name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).as_deref() {
         Some("txt") | Some("md") => "text/plain",
         Some("pdf") => "application/pdf",
         Some("jpg") | Some("jpeg") => "image/jpeg",
