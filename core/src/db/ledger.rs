@@ -77,6 +77,7 @@ pub struct LedgerEntry {
     pub status: SyncStatus,
     pub md5: Option<String>,
     pub version: Option<i64>,
+    pub remote_path: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -106,6 +107,9 @@ pub struct FileRow {
     pub drive_path: String,
     pub mime_type: String,
     pub size: Option<i64>,
+    /// In Drive's trash (its copies stay at the destinations).
+    pub trashed: bool,
+    /// No longer in Drive, or no longer in a policy's scope (its copies stay).
     pub gone: bool,
     pub skip_reason: Option<String>,
     pub destinations: Vec<PairRecord>,
@@ -195,9 +199,10 @@ impl Database {
 
     /// The whole ledger, keyed by (file, destination), for planning.
     pub async fn load_ledger(&self) -> Result<HashMap<(String, String), LedgerEntry>, DbError> {
-        let rows = sqlx::query("SELECT file_id, destination, sync_status, md5, version FROM file_destinations")
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query("SELECT file_id, destination, sync_status, md5, version, remote_path FROM file_destinations")
+                .fetch_all(&self.pool)
+                .await?;
         let mut ledger = HashMap::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get("sync_status")?;
@@ -205,7 +210,12 @@ impl Database {
                 SyncStatus::parse(&status).ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?;
             ledger.insert(
                 (row.try_get("file_id")?, row.try_get("destination")?),
-                LedgerEntry { status, md5: row.try_get("md5")?, version: row.try_get("version")? },
+                LedgerEntry {
+                    status,
+                    md5: row.try_get("md5")?,
+                    version: row.try_get("version")?,
+                    remote_path: row.try_get("remote_path")?,
+                },
             );
         }
         Ok(ledger)
@@ -274,8 +284,9 @@ impl Database {
         filters(&mut count, query);
         let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
 
-        let mut page =
-            QueryBuilder::new("SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.gone, f.skip_reason");
+        let mut page = QueryBuilder::new(
+            "SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.trashed, f.gone, f.skip_reason",
+        );
         filters(&mut page, query);
         page.push(" ORDER BY f.drive_path, f.file_id LIMIT ").push_bind(limit).push(" OFFSET ").push_bind(offset);
         let rows = page.build().fetch_all(&self.pool).await?;
@@ -288,6 +299,7 @@ impl Database {
                 drive_path: row.try_get("drive_path")?,
                 mime_type: row.try_get("mime_type")?,
                 size: row.try_get("size")?,
+                trashed: row.try_get("trashed")?,
                 gone: row.try_get("gone")?,
                 skip_reason: row.try_get("skip_reason")?,
                 destinations: Vec::new(),

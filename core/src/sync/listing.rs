@@ -1,12 +1,17 @@
-//! Drive listing → file records: paths, remote names and skip reasons for everything under
-//! the policy folders.
+//! Drive → file records: everything under the policy folders, with paths, remote names and
+//! skip reasons.
+//!
+//! The first sync of a set of policy folders lists their trees (the changes token is taken
+//! *before* the listing, so edits made during it are replayed next time). Later syncs read
+//! only the changes feed and apply it to the stored records. Either way the same code turns
+//! the resulting Drive items into records, so both paths agree on names and paths.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::config::SyncConfig;
 use crate::db::{Database, FileRecord};
 use crate::drive::naming::{assign_names, sanitize_component, NameRequest};
-use crate::drive::{DriveClient, DriveError, DriveFile};
+use crate::drive::{DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
 use crate::policy::{decide, Decision, FolderPolicy};
 
 use super::SyncError;
@@ -14,16 +19,38 @@ use super::SyncError;
 /// Prefix of every object Fanout writes, under the destination's own prefix.
 pub const REMOTE_ROOT: &str = "google-drive";
 
-/// The state of Drive under the policy folders, as records ready to store.
+const TOKEN_KEY: &str = "changes_token";
+const ROOTS_KEY: &str = "listed_roots";
+
+/// The state of Drive under the policy folders, ready to store.
 pub struct Listing {
+    /// Every item in scope, as it is now.
     pub records: Vec<FileRecord>,
-    /// Known items missing from this listing (deleted, trashed or moved away).
+    /// The records that differ from what the database holds.
+    pub changed: Vec<FileRecord>,
+    /// Known items no longer in Drive or no longer in scope.
     pub gone: Vec<String>,
-    /// Drive requests made, for diagnostics.
-    pub roots: Vec<String>,
+    /// Whether this was a full listing (false: applied from the changes feed).
+    pub full: bool,
+    /// The changes token and listed roots to save once the listing is stored.
+    pub token: String,
+    pub roots: BTreeSet<String>,
 }
 
-/// Lists every enabled policy's tree and turns it into records.
+type Targets = HashMap<String, Result<DriveFile, String>>;
+
+impl Listing {
+    /// Saves the listing and, only then, the changes token: a crash in between replays the
+    /// same changes next time, which is harmless because applying them is idempotent.
+    pub async fn save(&self, db: &Database) -> Result<(), SyncError> {
+        db.save_listing(&self.changed, &self.gone).await?;
+        let roots = serde_json::to_string(&self.roots).unwrap_or_else(|_| "[]".into());
+        db.set_state(ROOTS_KEY, &roots).await?;
+        db.set_state(TOKEN_KEY, &self.token).await?;
+        Ok(())
+    }
+}
+
 pub async fn list_policy_trees(
     drive: &DriveClient,
     db: &Database,
@@ -38,12 +65,50 @@ pub async fn list_policy_trees(
             id
         }
     };
-    let roots: Vec<String> = policies.values().filter(|p| p.enabled).map(|p| p.folder_id.clone()).collect();
+    let roots: BTreeSet<String> = policies.values().filter(|p| p.enabled).map(|p| p.folder_id.clone()).collect();
+    let previous: HashMap<String, FileRecord> =
+        db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
+    let listed: BTreeSet<String> =
+        db.get_state(ROOTS_KEY).await?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
 
-    // Each root's own metadata and its ancestors up to My Drive, for paths.
+    if let Some(token) = db.get_state(TOKEN_KEY).await?.filter(|_| roots.is_subset(&listed)) {
+        match apply_changes(drive, &previous, &roots, &root_id, &token).await {
+            Ok(Applied::Nothing(new_token)) => {
+                let records: Vec<FileRecord> = previous.into_values().filter(|r| !r.gone).collect();
+                return Ok(Listing {
+                    records,
+                    changed: Vec::new(),
+                    gone: Vec::new(),
+                    full: false,
+                    token: new_token,
+                    roots,
+                });
+            }
+            Ok(Applied::Items(items, targets, new_token)) => {
+                return Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, false, new_token));
+            }
+            // A stored token Drive no longer accepts: start over with a full listing.
+            Err(DriveError::Api { status: 400..=499, .. }) | Err(DriveError::NotFound(_)) => {
+                tracing::warn!("the saved changes token was refused; listing everything again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+
+    let token = drive.start_page_token().await?;
+    let (items, targets) = full_listing(drive, &roots, &root_id).await?;
+    Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, true, token))
+}
+
+/// Lists each policy root's ancestors (for paths) and its whole tree.
+async fn full_listing(
+    drive: &DriveClient,
+    roots: &BTreeSet<String>,
+    root_id: &str,
+) -> Result<(HashMap<String, DriveFile>, Targets), SyncError> {
     let mut items: HashMap<String, DriveFile> = HashMap::new();
     let mut live_roots = Vec::new();
-    for root in &roots {
+    for root in roots {
         let mut id = root.clone();
         let mut depth = 0;
         while id != root_id && !items.contains_key(&id) && depth < 100 {
@@ -52,10 +117,7 @@ pub async fn list_policy_trees(
                 Err(DriveError::NotFound(_)) if id == *root => break,
                 Err(e) => return Err(e.into()),
             };
-            if id == *root && (file.trashed || !file.is_folder()) {
-                break;
-            }
-            if id == *root {
+            if id == *root && !file.trashed && file.is_folder() {
                 live_roots.push(root.clone());
             }
             let parent = file.parents.first().cloned();
@@ -66,21 +128,28 @@ pub async fn list_policy_trees(
             }
             depth += 1;
         }
-        if items.contains_key(root) && !live_roots.contains(root) {
+        if items.contains_key(root) && !live_roots.contains(root) && items[root].is_folder() && !items[root].trashed {
             live_roots.push(root.clone());
         }
     }
     for item in drive.list_tree(&live_roots).await? {
         items.insert(item.id.clone(), item);
     }
+    let targets = resolve_targets(drive, items.values().filter(|f| f.is_shortcut())).await?;
+    Ok((items, targets))
+}
 
-    // Shortcuts to files are followed: the shortcut's name, the target's bytes.
-    let mut targets: HashMap<String, Result<DriveFile, String>> = HashMap::new();
-    for item in items.values().filter(|f| f.is_shortcut()) {
-        let Some(details) = &item.shortcut_details else {
-            continue;
-        };
-        if details.target_mime_type.as_deref() == Some(crate::drive::FOLDER_MIME) {
+/// Fetches the targets of file shortcuts (folder shortcuts are not followed).
+async fn resolve_targets<'a>(
+    drive: &DriveClient,
+    shortcuts: impl Iterator<Item = &'a DriveFile>,
+) -> Result<Targets, SyncError> {
+    let mut targets = Targets::new();
+    for item in shortcuts {
+        let Some(details) = &item.shortcut_details else { continue };
+        if details.target_mime_type.as_deref() == Some(crate::drive::FOLDER_MIME)
+            || targets.contains_key(&details.target_id)
+        {
             continue;
         }
         let target = match drive.get_file(&details.target_id).await {
@@ -90,39 +159,170 @@ pub async fn list_policy_trees(
         };
         targets.insert(details.target_id.clone(), target);
     }
+    Ok(targets)
+}
 
-    let previous: HashMap<String, FileRecord> =
-        db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
-    let records = build_records(&items, &targets, &previous, policies, &root_id, sync);
+enum Applied {
+    Nothing(String),
+    Items(HashMap<String, DriveFile>, Targets, String),
+}
 
-    // Items known under a listed root that this listing no longer shows are gone from Drive.
-    let seen: HashSet<&str> = items.keys().map(String::as_str).collect();
-    let listed_roots: HashSet<&str> = live_roots.iter().map(String::as_str).collect();
-    let mut gone = Vec::new();
-    for (id, record) in &previous {
-        if record.gone || seen.contains(id.as_str()) {
-            continue;
-        }
-        let mut parent = record.parent_id.as_deref();
-        let mut hops = 0;
-        while let Some(p) = parent {
-            if listed_roots.contains(p) {
-                gone.push(id.clone());
-                break;
+/// Applies the changes feed to the stored records.
+async fn apply_changes(
+    drive: &DriveClient,
+    previous: &HashMap<String, FileRecord>,
+    roots: &BTreeSet<String>,
+    root_id: &str,
+    token: &str,
+) -> Result<Applied, DriveError> {
+    let (changes, new_token) = drive.changes_since(token).await?;
+    if changes.is_empty() {
+        return Ok(Applied::Nothing(new_token));
+    }
+    let mut items: HashMap<String, DriveFile> =
+        previous.values().filter(|r| !r.gone).map(|r| (r.file_id.clone(), to_drive_file(r))).collect();
+    let mut targets: Targets = previous
+        .values()
+        .filter(|r| !r.gone && r.mime_type == SHORTCUT_MIME)
+        .filter_map(|r| {
+            let target_id = r.content_id.clone()?;
+            let target = match &r.skip_reason {
+                Some(reason) => Err(reason.clone()),
+                None => Ok(DriveFile {
+                    id: target_id.clone(),
+                    name: r.name.clone(),
+                    mime_type: "application/octet-stream".into(),
+                    parents: Vec::new(),
+                    size: r.size,
+                    md5_checksum: r.md5.clone(),
+                    version: r.version,
+                    modified_time: r.modified_time.clone(),
+                    trashed: false,
+                    shortcut_details: None,
+                }),
+            };
+            Some((target_id, target))
+        })
+        .collect();
+
+    let mut new_folders = Vec::new();
+    let mut changed_shortcuts = Vec::new();
+    for change in changes {
+        match change.file {
+            Some(file) if !change.removed => {
+                let known = previous.get(&file.id).map(|r| !r.gone).unwrap_or(false);
+                if file.is_folder() && !known {
+                    new_folders.push(file.id.clone());
+                }
+                if file.is_shortcut() {
+                    changed_shortcuts.push(file.clone());
+                }
+                // A shortcut's target changed: its bytes are the shortcut's bytes.
+                if targets.contains_key(&file.id) {
+                    targets.insert(file.id.clone(), Ok(file.clone()));
+                }
+                items.insert(file.id.clone(), file);
             }
-            parent = previous.get(p).and_then(|r| r.parent_id.as_deref());
-            hops += 1;
-            if hops > 1000 {
-                break;
+            _ => {
+                items.remove(&change.file_id);
+                if targets.contains_key(&change.file_id) {
+                    targets.insert(change.file_id.clone(), Err("shortcut target no longer exists".into()));
+                }
             }
         }
     }
-    Ok(Listing { records, gone, roots: live_roots })
+    // A folder that moved into scope brings its contents, which have no changes of their own.
+    let entering: Vec<String> = new_folders.into_iter().filter(|id| in_scope(id, &items, roots, root_id)).collect();
+    if !entering.is_empty() {
+        for item in drive.list_tree(&entering).await? {
+            if item.is_shortcut() {
+                changed_shortcuts.push(item.clone());
+            }
+            items.insert(item.id.clone(), item);
+        }
+    }
+    for shortcut in &changed_shortcuts {
+        if let Some(d) = &shortcut.shortcut_details {
+            targets.remove(&d.target_id);
+        }
+    }
+    match resolve_targets(drive, changed_shortcuts.iter()).await {
+        Ok(resolved) => targets.extend(resolved),
+        Err(SyncError::Drive(e)) => return Err(e),
+        Err(e) => return Err(DriveError::BadResponse(e.to_string())),
+    }
+    Ok(Applied::Items(items, targets, new_token))
+}
+
+fn to_drive_file(r: &FileRecord) -> DriveFile {
+    let shortcut = r.mime_type == SHORTCUT_MIME;
+    DriveFile {
+        id: r.file_id.clone(),
+        name: r.name.clone(),
+        mime_type: r.mime_type.clone(),
+        parents: r.parent_id.iter().cloned().collect(),
+        size: if shortcut { None } else { r.size },
+        md5_checksum: if shortcut { None } else { r.md5.clone() },
+        version: r.version,
+        modified_time: r.modified_time.clone(),
+        trashed: r.trashed,
+        shortcut_details: shortcut
+            .then(|| ShortcutDetails { target_id: r.content_id.clone().unwrap_or_default(), target_mime_type: None }),
+    }
+}
+
+/// Whether walking up from `id` reaches a policy root.
+fn in_scope(id: &str, items: &HashMap<String, DriveFile>, roots: &BTreeSet<String>, root_id: &str) -> bool {
+    let mut current = Some(id.to_string());
+    let mut hops = 0;
+    while let Some(c) = current {
+        if roots.contains(&c) {
+            return true;
+        }
+        if c == root_id || hops > 1000 {
+            return false;
+        }
+        current = items.get(&c).and_then(|f| f.parents.first().cloned());
+        hops += 1;
+    }
+    false
+}
+
+#[allow(clippy::too_many_arguments)]
+fn finish(
+    mut items: HashMap<String, DriveFile>,
+    targets: Targets,
+    previous: &HashMap<String, FileRecord>,
+    policies: &HashMap<String, FolderPolicy>,
+    roots: &BTreeSet<String>,
+    root_id: &str,
+    sync: &SyncConfig,
+    full: bool,
+    token: String,
+) -> Listing {
+    // Keep what is under a policy root, and the roots' ancestors (they make the paths).
+    let mut keep: HashSet<String> = items.keys().filter(|id| in_scope(id, &items, roots, root_id)).cloned().collect();
+    for root in roots {
+        let mut current = items.get(root).and_then(|f| f.parents.first().cloned());
+        while let Some(c) = current {
+            if c == root_id || !keep.insert(c.clone()) {
+                break;
+            }
+            current = items.get(&c).and_then(|f| f.parents.first().cloned());
+        }
+    }
+    items.retain(|id, _| keep.contains(id));
+
+    let records = build_records(&items, &targets, previous, policies, root_id, sync);
+    let changed = records.iter().filter(|r| previous.get(&r.file_id) != Some(*r)).cloned().collect();
+    let gone =
+        previous.values().filter(|r| !r.gone && !items.contains_key(&r.file_id)).map(|r| r.file_id.clone()).collect();
+    Listing { records, changed, gone, full, token, roots: roots.clone() }
 }
 
 fn build_records(
     items: &HashMap<String, DriveFile>,
-    targets: &HashMap<String, Result<DriveFile, String>>,
+    targets: &Targets,
     previous: &HashMap<String, FileRecord>,
     policies: &HashMap<String, FolderPolicy>,
     root_id: &str,
@@ -140,10 +340,10 @@ fn build_records(
         let requests: Vec<NameRequest> = kids
             .iter()
             .map(|f| {
-                let mut wanted = sanitize_component(&f.name);
-                if let Some(ext) = f.workspace_kind().and_then(|k| sync.export_formats.get(k)) {
-                    wanted = sanitize_component(&format!("{}.{ext}", f.name));
-                }
+                let wanted = match f.workspace_kind().and_then(|k| sync.export_formats.get(k)) {
+                    Some(ext) => sanitize_component(&format!("{}.{ext}", f.name)),
+                    None => sanitize_component(&f.name),
+                };
                 let previous = previous
                     .get(&f.id)
                     .filter(|p| p.name == f.name && p.parent_id.as_deref() == Some(*parent))
@@ -158,6 +358,7 @@ fn build_records(
     for item in items.values() {
         let ancestors = ancestors_of(item, items, root_id);
         let (drive_path, remote_path) = paths_for(item, items, &remote_names, root_id);
+        let trashed = item.trashed || ancestors.iter().any(|a| items.get(a).map(|f| f.trashed).unwrap_or(false));
         let mut size = item.size;
         let mut md5 = item.md5_checksum.clone();
         let mut content_id = None;
@@ -166,26 +367,21 @@ fn build_records(
             let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
             if let Decision::Skip(reason) = decide(&refs, policies) {
                 skip_reason = Some(reason);
-            } else if item.is_shortcut() {
-                match item.shortcut_details.as_ref().map(|d| (d, targets.get(&d.target_id))) {
-                    Some((_, Some(Ok(target)))) if target.is_folder() => {
+            } else if let Some(details) = item.shortcut_details.as_ref().filter(|_| item.is_shortcut()) {
+                content_id = Some(details.target_id.clone());
+                const FOLDER_SHORTCUT: &str = "shortcut to a folder: not followed (give the folder its own policy)";
+                match targets.get(&details.target_id) {
+                    Some(Ok(target)) if target.is_folder() => skip_reason = Some(FOLDER_SHORTCUT.into()),
+                    Some(Ok(target)) if target.workspace_kind().is_some() => {
                         skip_reason =
-                            Some("shortcut to a folder: not followed (its folder can have its own policy)".into())
+                            Some("shortcut to a Google Workspace file: its original is backed up instead".into())
                     }
-                    Some((d, Some(Ok(target)))) => {
-                        content_id = Some(d.target_id.clone());
+                    Some(Ok(target)) => {
                         size = target.size;
                         md5 = target.md5_checksum.clone();
-                        if target.workspace_kind().is_some() {
-                            skip_reason =
-                                Some("shortcut to a Google Workspace file: back up the original instead".into());
-                        }
                     }
-                    Some((_, Some(Err(reason)))) => skip_reason = Some(reason.clone()),
-                    _ => {
-                        skip_reason =
-                            Some("shortcut to a folder: not followed (its folder can have its own policy)".into())
-                    }
+                    Some(Err(reason)) => skip_reason = Some(reason.clone()),
+                    None => skip_reason = Some(FOLDER_SHORTCUT.into()),
                 }
             } else if let Some(kind) = item.workspace_kind() {
                 if !sync.export_formats.contains_key(kind) {
@@ -207,7 +403,7 @@ fn build_records(
             modified_time: item.modified_time.clone(),
             drive_path,
             remote_path,
-            trashed: item.trashed,
+            trashed,
             gone: false,
             skip_reason,
         });

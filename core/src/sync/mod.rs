@@ -88,12 +88,13 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
         ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
     let listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
     progress.send(SyncEvent::Listed { items: listing.records.len() });
-    ctx.db.save_listing(&listing.records, &listing.gone).await?;
-    for record in listing.records.iter().filter(|r| policies.contains_key(&r.file_id)) {
+    listing.save(ctx.db).await?;
+    for record in listing.changed.iter().filter(|r| policies.contains_key(&r.file_id)) {
         ctx.db.refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path).await?;
     }
     let ledger = ctx.db.load_ledger().await?;
-    let enabled: Vec<String> = ctx.storage.get_available_destinations();
+    let enabled: HashMap<String, String> =
+        ctx.config.enabled_destinations().map(|d| (d.key.clone(), d.root_path())).collect();
     Ok(plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats))
 }
 

@@ -47,10 +47,13 @@ impl SyncPlan {
     }
 }
 
-/// Does a recorded pair still describe the current Drive file?
-fn up_to_date(entry: Option<&LedgerEntry>, file: &FileRecord) -> bool {
+/// Does a recorded pair still describe the current Drive file, at its current place?
+///
+/// A file whose path changed (it, or a folder above it, was renamed or moved) is copied to
+/// the new path; the copy at the old path stays, as a backup should.
+fn up_to_date(entry: Option<&LedgerEntry>, file: &FileRecord, expected_remote_path: &str) -> bool {
     let Some(entry) = entry else { return false };
-    if entry.status != SyncStatus::Synced {
+    if entry.status != SyncStatus::Synced || entry.remote_path.as_deref() != Some(expected_remote_path) {
         return false;
     }
     match &file.md5 {
@@ -63,7 +66,8 @@ pub fn plan_sync(
     records: &[FileRecord],
     policies: &HashMap<String, FolderPolicy>,
     ledger: &HashMap<(String, String), LedgerEntry>,
-    enabled_destinations: &[String],
+    // Enabled destinations, each with its root path (`<bucket>/<prefix>`).
+    enabled_destinations: &HashMap<String, String>,
     export_formats: &BTreeMap<String, String>,
 ) -> SyncPlan {
     let parents: HashMap<&str, Option<&str>> =
@@ -90,12 +94,13 @@ pub fn plan_sync(
         };
         let mut needed = Vec::new();
         for dest in destinations {
-            if !enabled_destinations.contains(&dest) {
+            let Some(root) = enabled_destinations.get(&dest) else {
                 unavailable.insert(dest);
                 continue;
-            }
+            };
+            let expected = format!("{root}/{}", file.remote_path);
             plan.pairs_in_scope.entry(dest.clone()).or_default().push(file.file_id.clone());
-            if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file) {
+            if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file, &expected) {
                 needed.push(dest);
             }
         }
@@ -166,8 +171,17 @@ mod tests {
         )
     }
 
-    fn synced(md5: &str) -> LedgerEntry {
-        LedgerEntry { status: SyncStatus::Synced, md5: Some(md5.into()), version: Some(1) }
+    fn synced(id: &str, md5: &str) -> LedgerEntry {
+        LedgerEntry {
+            status: SyncStatus::Synced,
+            md5: Some(md5.into()),
+            version: Some(1),
+            remote_path: Some(format!("bucket/google-drive/{id}")),
+        }
+    }
+
+    fn roots(keys: &[&str]) -> HashMap<String, String> {
+        keys.iter().map(|k| (k.to_string(), "bucket".to_string())).collect()
     }
 
     #[test]
@@ -181,33 +195,16 @@ mod tests {
         ];
         let policies: HashMap<_, _> = [policy("P", &["a", "b"])].into();
         let mut ledger = HashMap::new();
-        for id in ["same", "changed", "failed"] {
-            ledger.insert(
-                (id.to_string(), "a".to_string()),
-                synced(if id == "same" {
-                    "m1"
-                } else if id == "changed" {
-                    "old"
-                } else {
-                    "m3"
-                }),
-            );
-            ledger.insert(
-                (id.to_string(), "b".to_string()),
-                synced(if id == "same" {
-                    "m1"
-                } else if id == "changed" {
-                    "old"
-                } else {
-                    "m3"
-                }),
-            );
+        for (id, md5) in [("same", "m1"), ("changed", "old"), ("failed", "m3")] {
+            for dest in ["a", "b"] {
+                ledger.insert((id.to_string(), dest.to_string()), synced(id, md5));
+            }
         }
         ledger.insert(
             ("failed".into(), "b".into()),
-            LedgerEntry { status: SyncStatus::Failed, md5: Some("m3".into()), version: Some(1) },
+            LedgerEntry { status: SyncStatus::Failed, ..synced("failed", "m3") },
         );
-        let plan = plan_sync(&records, &policies, &ledger, &["a".into(), "b".into()], &BTreeMap::new());
+        let plan = plan_sync(&records, &policies, &ledger, &roots(&["a", "b"]), &BTreeMap::new());
         let got: Vec<(&str, Vec<String>)> =
             plan.files.iter().map(|f| (f.file_id.as_str(), f.destinations.clone())).collect();
         assert_eq!(
@@ -222,10 +219,22 @@ mod tests {
     }
 
     #[test]
+    fn a_file_whose_path_changed_is_copied_to_its_new_path() {
+        let mut moved = record("f", "P", Some("m"), false);
+        moved.remote_path = "google-drive/Renamed/f".into();
+        let records = vec![record("P", "root", None, true), moved];
+        let policies: HashMap<_, _> = [policy("P", &["a"])].into();
+        let ledger: HashMap<_, _> = [(("f".to_string(), "a".to_string()), synced("f", "m"))].into();
+        let plan = plan_sync(&records, &policies, &ledger, &roots(&["a"]), &BTreeMap::new());
+        assert_eq!(plan.files.len(), 1);
+        assert_eq!(plan.files[0].remote_path, "google-drive/Renamed/f");
+    }
+
+    #[test]
     fn a_disabled_destination_is_reported_not_planned() {
         let records = vec![record("P", "root", None, true), record("f", "P", Some("m"), false)];
         let policies: HashMap<_, _> = [policy("P", &["a", "gone"])].into();
-        let plan = plan_sync(&records, &policies, &HashMap::new(), &["a".into()], &BTreeMap::new());
+        let plan = plan_sync(&records, &policies, &HashMap::new(), &roots(&["a"]), &BTreeMap::new());
         assert_eq!(plan.files[0].destinations, vec!["a"]);
         assert_eq!(plan.unavailable_destinations, vec!["gone"]);
     }

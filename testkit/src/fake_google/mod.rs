@@ -159,6 +159,11 @@ impl FakeGoogle {
     pub fn add_file(&self, parent_id: &str, name: &str, bytes: impl Into<Bytes>) -> String {
         self.state().store.add_file(parent_id, name, bytes.into())
     }
+
+    /// Runs a mutation on the Drive's state (each mutation appends to the change log).
+    pub fn mutate<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.state().store)
+    }
 }
 
 impl Drop for FakeGoogle {

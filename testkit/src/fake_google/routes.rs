@@ -70,6 +70,8 @@ async fn dispatch(
             }
         }
         ("GET", ["drive", "v3", "files", id, "export"]) => ("files.export", Some(id.to_string())),
+        ("GET", ["drive", "v3", "changes", "startPageToken"]) => ("changes.getStartPageToken", None),
+        ("GET", ["drive", "v3", "changes"]) => ("changes.list", None),
         _ => ("unknown", None),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -95,6 +97,8 @@ async fn dispatch(
                 media(&state, file_id.as_deref().unwrap_or_default(), range.as_deref(), fault.map(|f| f.action)).await
             }
             "files.export" => export(&state, file_id.as_deref().unwrap_or_default(), &query, fault.map(|f| f.action)),
+            "changes.getStartPageToken" => start_page_token(&state),
+            "changes.list" => changes(&state, &query),
             _ => drive_error(404, "notFound", "Not Found", None),
         },
     };
@@ -176,7 +180,59 @@ fn about(state: &Shared, query: &[(String, String)]) -> Response {
 
 fn visible<'a>(state: &'a State, id: &str) -> Option<&'a FileEntry> {
     let id = if id == "root" { ROOT_ID } else { id };
-    state.store.files.get(id)
+    state.store.files.get(id).filter(|f| !f.hidden)
+}
+
+fn start_page_token(state: &Shared) -> Response {
+    let latest = lock(state).store.latest_change();
+    json_response(json!({ "kind": "drive#startPageToken", "startPageToken": latest.to_string() }))
+}
+
+/// `changes.list`: the current state of each item changed after the token, oldest first.
+fn changes(state: &Shared, query: &[(String, String)]) -> Response {
+    let mask = match mask(query, "kind,nextPageToken,newStartPageToken,changes") {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let Some(token) = param(query, "pageToken").and_then(|t| t.parse::<u64>().ok()) else {
+        return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken")));
+    };
+    let page_size: usize = param(query, "pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let include_removed = param(query, "includeRemoved") != Some("false");
+    let s = lock(state);
+    if token > s.store.latest_change() {
+        return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken")));
+    }
+    let mut list = Vec::new();
+    let mut last_seq = token;
+    let mut seen = std::collections::HashSet::new();
+    for (seq, id) in s.store.changes.iter().filter(|(seq, _)| *seq > token) {
+        if list.len() >= page_size {
+            break;
+        }
+        last_seq = *seq;
+        if !seen.insert(id.clone()) {
+            continue;
+        }
+        let time = s.store.files.get(id).map(|f| f.modified_time.clone()).unwrap_or_default();
+        match visible(&s, id) {
+            Some(f) => list.push(json!({
+                "kind": "drive#change", "changeType": "file", "removed": false, "fileId": id, "time": time,
+                "file": f.to_json(&s.base_url),
+            })),
+            None if include_removed => list.push(json!({
+                "kind": "drive#change", "changeType": "file", "removed": true, "fileId": id, "time": time,
+            })),
+            None => {}
+        }
+    }
+    let mut body = json!({ "kind": "drive#changeList", "changes": list });
+    if last_seq < s.store.latest_change() {
+        body["nextPageToken"] = json!(last_seq.to_string());
+    } else {
+        body["newStartPageToken"] = json!(s.store.latest_change().to_string());
+    }
+    json_response(mask.apply(&body))
 }
 
 fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
@@ -218,7 +274,7 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
         .store
         .files
         .values()
-        .filter(|f| f.id != ROOT_ID)
+        .filter(|f| f.id != ROOT_ID && !f.hidden)
         .filter(|f| expr.as_ref().map(|e| query::matches(e, f)).unwrap_or(true))
         .collect();
     matching.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));

@@ -45,6 +45,8 @@ pub struct FileEntry {
     pub can_download: bool,
     /// Exports of this file are over Drive's 10 MB limit.
     pub export_too_large: bool,
+    /// The user lost access: the item is invisible and reported as removed.
+    pub hidden: bool,
 }
 
 impl FileEntry {
@@ -299,6 +301,7 @@ impl Store {
             owned_by_me: true,
             can_download: true,
             export_too_large: false,
+            hidden: false,
         }
     }
 
@@ -392,12 +395,55 @@ impl Store {
         true
     }
 
+    /// Deletes an item for good, with everything under it; each gets a change.
     pub fn delete(&mut self, id: &str) -> bool {
-        let removed = self.files.remove(id).is_some();
-        if removed {
-            self.log_change(id);
+        if !self.files.contains_key(id) {
+            return false;
         }
-        removed
+        for gone in self.subtree(id) {
+            self.files.remove(&gone);
+            self.log_change(&gone);
+        }
+        true
+    }
+
+    /// Moves an item to another folder (one change, for the item only).
+    pub fn move_to(&mut self, id: &str, new_parent: &str) -> bool {
+        let Some(f) = self.files.get_mut(id) else { return false };
+        f.parents = vec![new_parent.to_string()];
+        self.touch(id);
+        true
+    }
+
+    /// The user loses access to an item and everything under it (unshared).
+    pub fn lose_access(&mut self, id: &str) -> bool {
+        if !self.files.contains_key(id) {
+            return false;
+        }
+        for hidden in self.subtree(id) {
+            if let Some(f) = self.files.get_mut(&hidden) {
+                f.hidden = true;
+            }
+            self.log_change(&hidden);
+        }
+        true
+    }
+
+    /// An item and all its descendants, the item first.
+    pub fn subtree(&self, id: &str) -> Vec<String> {
+        let mut out = vec![id.to_string()];
+        let mut i = 0;
+        while i < out.len() {
+            let current = out[i].clone();
+            out.extend(self.files.values().filter(|f| f.parents.contains(&current)).map(|f| f.id.clone()));
+            i += 1;
+        }
+        out
+    }
+
+    /// The newest change's sequence number (a start page token).
+    pub fn latest_change(&self) -> u64 {
+        self.next_seq
     }
 }
 
