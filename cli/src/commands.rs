@@ -165,3 +165,25 @@ pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode>
     println!("{} of {} files", page.rows.len(), page.total);
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn plan(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
+    let plan = engine.plan().await?;
+    if as_json {
+        print_json(&plan)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    for file in &plan.files {
+        println!("{}  → {}", file.drive_path, file.destinations.join(", "));
+    }
+    println!(
+        "{} files ({}) to copy, {} pairs; {} files skipped by policy.",
+        plan.files.len(),
+        crate::progress::human_bytes(plan.bytes()),
+        plan.pair_count(),
+        plan.skipped
+    );
+    for dest in &plan.unavailable_destinations {
+        println!("warning: a policy names `{dest}`, which is disabled or missing in config.yaml");
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -38,6 +38,8 @@ enum Command {
     Policy(PolicyCommand),
     /// Run one sync now.
     Sync(JsonFlag),
+    /// Show what a sync would copy where, without copying anything.
+    Plan(JsonFlag),
     /// Per-destination counts and recent runs.
     Status(JsonFlag),
     /// Files with their state at each destination.
@@ -140,6 +142,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destinations(args) => commands::destinations(&engine, args).await?,
         Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
         Command::Sync(flag) => progress::sync(&engine, flag.json).await?,
+        Command::Plan(flag) => commands::plan(&engine, flag.json).await?,
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,
         Command::Demo => ExitCode::SUCCESS,

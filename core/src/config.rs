@@ -49,6 +49,7 @@ struct RawGoogle {
     token_url: Option<String>,
     revoke_url: Option<String>,
     drive_url: Option<String>,
+    retry_base_ms: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -105,6 +106,8 @@ pub struct GoogleConfig {
     pub token_url: String,
     pub revoke_url: String,
     pub drive_url: String,
+    /// First wait before retrying a rate-limited or failed Drive request; doubles each time.
+    pub retry_base_ms: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +197,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         token_url: url_field("google.token_url", g.token_url, "https://oauth2.googleapis.com/token")?,
         revoke_url: url_field("google.revoke_url", g.revoke_url, "https://oauth2.googleapis.com/revoke")?,
         drive_url: url_field("google.drive_url", g.drive_url, "https://www.googleapis.com/drive/v3")?,
+        retry_base_ms: g.retry_base_ms.unwrap_or(1000).clamp(1, 60_000),
     };
 
     let mut destinations = Vec::new();

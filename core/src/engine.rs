@@ -34,6 +34,8 @@ pub enum EngineError {
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
     RcloneMissing,
+    #[error("a sync is already running for this data folder ({0}); wait for it to finish")]
+    AlreadyRunning(PathBuf),
     #[error("cannot use the data folder {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
 }
@@ -66,7 +68,11 @@ impl Engine {
     /// A Drive client signed in with the stored access token.
     pub fn drive(&self) -> Result<DriveClient, EngineError> {
         let token = self.secrets.get("google", "access_token")?.ok_or(EngineError::NotSignedIn)?;
-        Ok(DriveClient::new(&self.config.google.drive_url, &token)?)
+        let backoff = crate::drive::Backoff {
+            base: std::time::Duration::from_millis(self.config.google.retry_base_ms),
+            ..Default::default()
+        };
+        Ok(DriveClient::new(&self.config.google.drive_url, &token)?.with_backoff(backoff))
     }
 
     fn rclone_binary(&self) -> Result<PathBuf, EngineError> {
@@ -225,33 +231,44 @@ impl Engine {
     /// Lists Drive and returns what a sync would transfer, without transferring.
     pub async fn plan(&self) -> Result<SyncPlan, EngineError> {
         let drive = self.drive()?;
-        let storage = self.storage().await?;
-        let ctx = SyncContext {
-            config: &self.config,
-            db: &self.db,
-            drive: &drive,
-            storage: &storage,
-            data_dir: &self.data_dir,
-        };
-        let plan = crate::sync::refresh_and_plan(&ctx, &ProgressReporter::new(None)).await;
-        storage.shutdown().await;
-        Ok(plan?)
+        let rclone = self.rclone_binary()?;
+        let ctx = self.sync_context(&drive, &rclone);
+        Ok(crate::sync::refresh_and_plan(&ctx, &ProgressReporter::new(None)).await?)
+    }
+
+    /// Takes the data folder's sync lock, held until the returned file is dropped. The OS
+    /// releases it if the process dies, so a crash never leaves a stale lock behind.
+    fn lock_sync(&self) -> Result<std::fs::File, EngineError> {
+        let path = self.data_dir.join("sync.lock");
+        let data_dir_error = |source| EngineError::DataDir { path: path.clone(), source };
+        let file =
+            std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(data_dir_error)?;
+        match file.try_lock() {
+            Ok(()) => Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::AlreadyRunning(self.data_dir.clone())),
+            Err(std::fs::TryLockError::Error(e)) => Err(data_dir_error(e)),
+        }
     }
 
     /// Runs one sync: progress goes to `options.progress`, `options.cancel` stops it.
+    /// One sync at a time per data folder; a second gets [`EngineError::AlreadyRunning`].
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
+        let _lock = self.lock_sync()?;
         let drive = self.drive()?;
-        let storage = self.storage().await?;
-        let ctx = SyncContext {
+        let rclone = self.rclone_binary()?;
+        let ctx = self.sync_context(&drive, &rclone);
+        Ok(run_sync(&ctx, options).await?)
+    }
+
+    fn sync_context<'a>(&'a self, drive: &'a DriveClient, rclone: &'a Path) -> SyncContext<'a> {
+        SyncContext {
             config: &self.config,
             db: &self.db,
-            drive: &drive,
-            storage: &storage,
+            drive,
+            secrets: self.secrets.as_ref(),
+            rclone,
             data_dir: &self.data_dir,
-        };
-        let summary = run_sync(&ctx, options).await;
-        storage.shutdown().await;
-        Ok(summary?)
+        }
     }
 
     // ---- reading the ledger -----------------------------------------------------------------

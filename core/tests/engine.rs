@@ -1,49 +1,24 @@
 //! The engine in-process: the rclone daemon's death and a cancelled sync.
 //!
-//! Fixtures: a fake Drive serving a generated tree, and a local-folder destination, so these
-//! tests need nothing but the pinned rclone.
+//! Fixtures (see `support`): a fake Drive and a local-folder destination, so these tests
+//! need nothing but the pinned rclone.
 
-use std::sync::Arc;
+mod support;
 
-use fanout_core::config::Config;
-use fanout_core::secrets::MemorySecrets;
 use fanout_core::sync::{SyncEvent, SyncOptions};
-use fanout_core::Engine;
-use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
+use support::{setup, Setup};
 use tokio_util::sync::CancellationToken;
 
-struct Setup {
-    _dir: tempfile::TempDir,
-    _drive: FakeGoogle,
-    engine: Engine,
-    backup: std::path::PathBuf,
-}
-
-async fn setup(files: usize) -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let tree = dir.path().join("drive/Projects");
-    std::fs::create_dir_all(&tree).unwrap();
-    for i in 0..files {
-        std::fs::write(tree.join(format!("f{i:04}.txt")), format!("file {i}\n").repeat(50)).unwrap();
-    }
-    let drive = FakeGoogle::serve_dir(&dir.path().join("drive"), None, 0).await.unwrap();
-    let backup = dir.path().join("backup");
-    let yaml = format!(
-        "google:\n  drive_url: {}\ndestinations:\n  local:\n    type: local\n    enabled: true\n    path: {}\nsync:\n  batch_files: 20\n",
-        drive.drive_url(),
-        backup.display()
-    );
-    let secrets = MemorySecrets::default();
-    secrets.set("google", "access_token", DEFAULT_TOKEN);
-    let engine =
-        Engine::open(Config::parse(&yaml, "test").unwrap(), &dir.path().join("data"), Arc::new(secrets)).await.unwrap();
-    engine.add_policy("Projects", &["local".into()], true).await.unwrap();
-    Setup { _dir: dir, _drive: drive, engine, backup }
+async fn setup_files(n: usize) -> Setup {
+    let files: Vec<(String, Vec<u8>)> =
+        (0..n).map(|i| (format!("Projects/f{i:04}.txt"), format!("file {i}\n").repeat(50).into_bytes())).collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    setup(&refs, None, "  batch_files: 20\n").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_killed_rclone_daemon_is_noticed_and_restarted() {
-    let s = setup(1).await;
+    let s = setup_files(1).await;
     let storage = s.engine.storage().await.unwrap();
     let staging = tempfile::tempdir().unwrap();
     std::fs::write(staging.path().join("a.txt"), "hello").unwrap();
@@ -66,7 +41,7 @@ async fn a_killed_rclone_daemon_is_noticed_and_restarted() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cancelled_sync_records_only_verified_pairs_and_the_next_run_finishes() {
-    let s = setup(200).await;
+    let s = setup_files(200).await;
     let cancel = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let canceller = {

@@ -214,6 +214,7 @@ impl DriveClient {
     pub fn new(base_url: &str, access_token: &str) -> Result<Self, DriveError> {
         let http = reqwest::Client::builder()
             .http1_only()
+            .tcp_nodelay(true)
             .connect_timeout(Duration::from_secs(15))
             .read_timeout(Duration::from_secs(60))
             .build()
@@ -463,8 +464,8 @@ impl DriveClient {
                 Some(e) => return Err(DriveError::Network(format!("download interrupted: {e}"))),
             }
         }
+        // No fsync: staging is scratch space, and a crash discards it anyway.
         file.flush().await.map_err(staging)?;
-        file.sync_all().await.map_err(staging)?;
         Ok(Downloaded { size: written, md5: hex::encode(md5.finalize()), sha1: hex::encode(sha1.finalize()) })
     }
 }

@@ -222,7 +222,8 @@ impl RcloneDaemon {
         let mut guard = self.running.lock().await;
         if let Some(mut running) = guard.take() {
             let _ = self.post(&running, "core/quit", &json!({})).await;
-            if tokio::time::timeout(Duration::from_secs(3), running.child.wait()).await.is_err() {
+            // Nothing is in flight by now; rclone lingers ~1.5 s after core/quit, so do not wait.
+            if tokio::time::timeout(Duration::from_millis(200), running.child.wait()).await.is_err() {
                 let _ = running.child.kill().await;
             }
         }

@@ -18,6 +18,7 @@ use crate::db::{Database, DbError, RunCounts, SyncStatus};
 use crate::drive::{DriveClient, DriveError};
 use crate::policy::FolderPolicy;
 use crate::rclone::RcloneError;
+use crate::secrets::SecretStore;
 use crate::storage::{staging_dir, StorageError, StorageManager};
 
 pub use plan::{plan_sync, PlannedFile, SyncPlan};
@@ -78,7 +79,9 @@ pub struct SyncContext<'a> {
     pub config: &'a Config,
     pub db: &'a Database,
     pub drive: &'a DriveClient,
-    pub storage: &'a StorageManager,
+    pub secrets: &'a dyn SecretStore,
+    /// The rclone binary; the daemon is started only when there is something to copy.
+    pub rclone: &'a Path,
     pub data_dir: &'a Path,
 }
 
@@ -132,7 +135,13 @@ async fn run_inner(
     progress: &ProgressReporter,
     run_id: i64,
 ) -> Result<SyncSummary, SyncError> {
+    let started = std::time::Instant::now();
     let plan = refresh_and_plan(ctx, progress).await?;
+    tracing::info!(
+        files = plan.files.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "listed Drive and planned"
+    );
     progress.send(SyncEvent::Planned { files: plan.files.len(), pairs: plan.pair_count(), bytes: plan.bytes() });
     progress.update(|p| {
         p.files_total = plan.files.len() as u64;
@@ -144,32 +153,19 @@ async fn run_inner(
         }
     });
 
-    // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
+    // Nothing to copy: no daemon to start, no destination to bother.
     let mut unreachable = HashMap::new();
-    let mut needed: Vec<&String> = plan.files.iter().flat_map(|f| f.destinations.iter()).collect();
-    needed.sort();
-    needed.dedup();
-    for dest in needed {
-        if let Err(e) = ctx.storage.test_destination(dest).await {
-            tracing::warn!(destination = %dest, error = %e, "destination unreachable");
-            unreachable.insert(dest.clone(), e.to_string());
-        }
+    let mut tally = transfer::TransferTally::default();
+    if !plan.files.is_empty() {
+        let started = std::time::Instant::now();
+        let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
+        let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
+        let started = std::time::Instant::now();
+        storage.shutdown().await;
+        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon stopped");
+        tally = result?;
     }
-
-    let transfer = transfer::Transfer {
-        db: ctx.db,
-        storage: ctx.storage,
-        drive: ctx.drive.clone(),
-        staging: staging_dir(ctx.data_dir, run_id),
-        sync: &ctx.config.sync,
-        progress,
-        cancel: options.cancel.clone(),
-        run_id,
-        unreachable: unreachable.clone(),
-        tally: Mutex::new(Default::default()),
-    };
-    transfer.run(plan.files.clone()).await?;
-    let tally = transfer.tally.lock().map(|t| t.clone()).unwrap_or_default();
 
     // The summary is read back from the ledger: it covers every pair in scope.
     let ledger = ctx.db.load_ledger().await?;
@@ -222,4 +218,43 @@ async fn run_inner(
         any_success,
         errors,
     })
+}
+
+/// Preflight, then the transfer pipeline, through a running daemon.
+async fn transfer_planned(
+    ctx: &SyncContext<'_>,
+    storage: &StorageManager,
+    plan: &SyncPlan,
+    options: &SyncOptions,
+    progress: &ProgressReporter,
+    run_id: i64,
+    unreachable: &mut HashMap<String, String>,
+) -> Result<transfer::TransferTally, SyncError> {
+    // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
+    let mut needed: Vec<&String> = plan.files.iter().flat_map(|f| f.destinations.iter()).collect();
+    needed.sort();
+    needed.dedup();
+    let started = std::time::Instant::now();
+    for dest in needed {
+        if let Err(e) = storage.test_destination(dest).await {
+            tracing::warn!(destination = %dest, error = %e, "destination unreachable");
+            unreachable.insert(dest.clone(), e.to_string());
+        }
+    }
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "destinations checked");
+    let transfer = transfer::Transfer {
+        db: ctx.db,
+        storage,
+        drive: ctx.drive.clone(),
+        staging: staging_dir(ctx.data_dir, run_id),
+        sync: &ctx.config.sync,
+        progress,
+        cancel: options.cancel.clone(),
+        run_id,
+        unreachable: unreachable.clone(),
+        tally: Mutex::new(Default::default()),
+    };
+    transfer.run(plan.files.clone()).await?;
+    let tally = transfer.tally.lock().map(|t| t.clone()).unwrap_or_default();
+    Ok(tally)
 }

@@ -153,7 +153,16 @@ impl Transfer<'_> {
     ) -> Vec<(usize, PairUpdate)> {
         let paths: Vec<String> = indices.iter().map(|&i| batch[i].0.remote_path.clone()).collect();
         let group = format!("run-{}-{dest}", self.run_id);
+        let started = std::time::Instant::now();
         let upload = self.storage.upload_to(dest, &self.staging, &paths, &group, &self.cancel).await;
+        tracing::info!(
+            destination = dest,
+            files = paths.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = upload.is_ok(),
+            "uploaded a batch"
+        );
+        let started = std::time::Instant::now();
         let upload_error = match upload {
             Ok(()) => None,
             Err(StorageError::Rclone(RcloneError::Cancelled)) => return Vec::new(),
@@ -225,6 +234,12 @@ impl Transfer<'_> {
             };
             out.push((i, update));
         }
+        tracing::info!(
+            destination = dest,
+            folders = listings.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "verified a batch"
+        );
         out
     }
 
@@ -308,7 +323,8 @@ async fn download_all(
             let drive = drive.clone();
             let staging = staging.clone();
             async move {
-                let result = fetch_one(&drive, &staging, &file).await;
+                let mut file = file;
+                let result = fetch_one(&drive, &staging, &mut file).await;
                 Staged { file, result }
             }
         })
@@ -324,9 +340,13 @@ async fn download_all(
     }
 }
 
-/// Downloads (or exports) one file into staging; a checksum mismatch is retried once, then
-/// the file fails and its bytes are removed so they can reach no destination.
-async fn fetch_one(drive: &DriveClient, staging: &Path, file: &PlannedFile) -> Result<Downloaded, String> {
+/// Downloads (or exports) one file into staging.
+///
+/// If the bytes do not match the md5 the listing gave, Drive is asked again: when the file
+/// changed since the listing and the new md5 matches, the new version is what gets backed up
+/// (`file` is updated). Otherwise it is downloaded once more, and if it still does not match
+/// the file fails and its bytes are removed, so they reach no destination.
+async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) -> Result<Downloaded, String> {
     let target = staging.join(&file.remote_path);
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create staging folder: {e}"))?;
@@ -337,21 +357,30 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &PlannedFile) -> R
             Some(mime) => drive.export(&file.content_id, mime, &target).await,
             None => drive.download(&file.content_id, &target).await,
         };
-        match result {
-            Ok(d) => match &file.md5 {
-                Some(expected) if *expected != d.md5 => {
-                    last_error = format!(
-                        "the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})",
-                        d.md5
-                    );
-                }
-                _ => return Ok(d),
-            },
+        let downloaded = match result {
+            Ok(d) => d,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&target).await;
                 return Err(e.to_string());
             }
+        };
+        let Some(expected) = file.md5.clone() else { return Ok(downloaded) };
+        if expected == downloaded.md5 {
+            return Ok(downloaded);
         }
+        if let Ok(now) = drive.get_file(&file.content_id).await {
+            if now.md5_checksum.as_deref() == Some(downloaded.md5.as_str()) {
+                tracing::info!(file = %file.drive_path, "changed in Drive since the listing; backing up the new version");
+                file.md5 = now.md5_checksum;
+                file.version = now.version;
+                file.size = now.size;
+                return Ok(downloaded);
+            }
+        }
+        last_error = format!(
+            "the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})",
+            downloaded.md5
+        );
     }
     let _ = tokio::fs::remove_file(&target).await;
     Err(last_error)

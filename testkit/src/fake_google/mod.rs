@@ -31,6 +31,8 @@ pub struct RequestRecord {
     pub range: Option<String>,
     pub status: u16,
     pub file_id: Option<String>,
+    /// Milliseconds since the server started, when the request arrived.
+    pub at_ms: u64,
 }
 
 impl RequestRecord {
@@ -59,6 +61,8 @@ pub enum FaultAction {
     CorruptBody,
     /// Send this many bytes of the body, then drop the connection.
     TruncateAfter { bytes: u64 },
+    /// Wait this long before answering (then answer normally).
+    Latency { ms: u64 },
 }
 
 #[derive(Debug)]
@@ -69,6 +73,7 @@ pub struct State {
     pub tokens: Vec<String>,
     pub bytes_served: u64,
     pub base_url: String,
+    pub started: std::time::Instant,
 }
 
 /// A running fake Google server; stopped when dropped.
@@ -101,9 +106,15 @@ impl FakeGoogle {
             tokens: vec![DEFAULT_TOKEN.to_string()],
             bytes_served: 0,
             base_url: format!("http://{addr}"),
+            started: std::time::Instant::now(),
         }));
         let (tx, rx) = oneshot::channel();
         let app = routes::router(state.clone());
+        // Without TCP_NODELAY every small response waits out a 40 ms delayed ACK on loopback;
+        // Google's servers do not behave like that, so neither may the fake.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let _ = axum::serve(listener, app)
                 .with_graceful_shutdown(async {

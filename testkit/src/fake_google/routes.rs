@@ -75,7 +75,11 @@ async fn dispatch(
         _ => ("unknown", None),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
+    let at_ms = lock(&state).started.elapsed().as_millis() as u64;
     let fault = take_fault(&state, route, file_id.as_deref());
+    if let Some(Fault { action: FaultAction::Latency { ms }, .. }) = &fault {
+        tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
+    }
     let response = match (&fault, authorized(&state, &headers)) {
         (_, false) if route != "unknown" => {
             drive_error(401, "authError", "Invalid Credentials", Some(("header", "Authorization")))
@@ -110,6 +114,7 @@ async fn dispatch(
         range,
         status: response.status().as_u16(),
         file_id,
+        at_ms,
     });
     response
 }
@@ -340,7 +345,13 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
     let len = end.saturating_sub(start);
     let stream: futures::stream::BoxStream<'static, std::io::Result<Bytes>> = match content {
         Content::Memory(bytes) => {
-            futures::stream::once(async move { Ok(bytes.slice(start as usize..end as usize)) }).boxed()
+            // Sent in 64 KiB chunks, as a network would deliver it.
+            let body = bytes.slice(start as usize..end as usize);
+            let chunks: Vec<std::io::Result<Bytes>> = (0..body.len())
+                .step_by(64 * 1024)
+                .map(|i| Ok(body.slice(i..(i + 64 * 1024).min(body.len()))))
+                .collect();
+            futures::stream::iter(chunks).boxed()
         }
         Content::Disk { path, .. } => {
             let mut file = match tokio::fs::File::open(&path).await {
@@ -350,7 +361,7 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
             if let Err(e) = file.seek(std::io::SeekFrom::Start(start)).await {
                 return drive_error(500, "internalError", &e.to_string(), None);
             }
-            tokio_util::io::ReaderStream::with_capacity(file.take(len), 256 * 1024).boxed()
+            tokio_util::io::ReaderStream::with_capacity(file.take(len), 64 * 1024).boxed()
         }
         Content::None => futures::stream::empty().boxed(),
     };
