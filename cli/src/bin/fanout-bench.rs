@@ -409,11 +409,20 @@ fn main() -> anyhow::Result<()> {
     let bench = Bench { work: scratch.path().to_path_buf(), rclone, fanout };
     let rt = tokio::runtime::Runtime::new()?;
 
-    let small = small(&bench, sizes, &rt)?;
-    let large = large(&bench, sizes, &rt)?;
-    let (no_change, db) = no_change(&bench, sizes, &rt)?;
-    let listing = listing(&bench, sizes, &rt)?;
-    let page = files_page(&db, sizes.nochange_files, &rt)?;
+    // `--only small,large` runs some workloads (for profiling); the default runs them all.
+    let only: Option<Vec<String>> =
+        std::env::args().skip_while(|a| a != "--only").nth(1).map(|list| list.split(',').map(str::to_string).collect());
+    let wanted = |name: &str| only.as_ref().map(|o| o.iter().any(|w| w == name)).unwrap_or(true);
+    let skipped = || json!({ "skipped": true });
+    let small = if wanted("small") { small(&bench, sizes, &rt)? } else { skipped() };
+    let large = if wanted("large") { large(&bench, sizes, &rt)? } else { skipped() };
+    let (no_change, page) = if wanted("no-change") || wanted("files-page") {
+        let (no_change, db) = no_change(&bench, sizes, &rt)?;
+        (no_change, files_page(&db, sizes.nochange_files, &rt)?)
+    } else {
+        (skipped(), skipped())
+    };
+    let listing = if wanted("listing") { listing(&bench, sizes, &rt)? } else { skipped() };
     let results = json!({
         "scale": if tiny { "tiny" } else { "full" },
         "machine": { "cpus": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0) },

@@ -221,6 +221,13 @@ impl Database {
         Ok(ledger)
     }
 
+    /// How many pairs are failed or pending (work the next sync must retry).
+    pub async fn count_unsettled_pairs(&self) -> Result<i64, DbError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM file_destinations WHERE sync_status != 'synced'")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
     /// Synced, pending and failed counts, bytes and last sync per destination.
     pub async fn destination_stats(&self) -> Result<Vec<DestinationStats>, DbError> {
         let rows = sqlx::query(
@@ -280,9 +287,24 @@ impl Database {
 
         let limit = query.limit.clamp(1, 1000);
         let offset = query.offset.max(0);
-        let mut count = QueryBuilder::new("SELECT COUNT(*)");
-        filters(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(&self.pool).await?;
+        let no_search = query.search.as_deref().map(str::is_empty).unwrap_or(true);
+        let total: i64 = match (&query.destination, query.status) {
+            // A destination filter without search is counted on the ledger's own index: every
+            // file has one row per destination, so this is exact and does not touch `files`.
+            (Some(dest), status) if no_search => {
+                let mut count = QueryBuilder::new("SELECT COUNT(*) FROM file_destinations WHERE destination = ");
+                count.push_bind(dest.as_str());
+                if let Some(status) = status {
+                    count.push(" AND sync_status = ").push_bind(status.as_str());
+                }
+                count.build_query_scalar().fetch_one(&self.pool).await?
+            }
+            _ => {
+                let mut count = QueryBuilder::new("SELECT COUNT(*)");
+                filters(&mut count, query);
+                count.build_query_scalar().fetch_one(&self.pool).await?
+            }
+        };
 
         let mut page = QueryBuilder::new(
             "SELECT f.file_id, f.name, f.drive_path, f.mime_type, f.size, f.trashed, f.gone, f.skip_reason",

@@ -11,7 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::config::SyncConfig;
 use crate::db::{Database, FileRecord};
 use crate::drive::naming::{assign_names, sanitize_component, NameRequest};
-use crate::drive::{DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
+use crate::drive::{Change, DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
 use crate::policy::{decide, Decision, FolderPolicy};
 
 use super::SyncError;
@@ -35,6 +35,8 @@ pub struct Listing {
     /// The changes token and listed roots to save once the listing is stored.
     pub token: String,
     pub roots: BTreeSet<String>,
+    /// Drive reported no change at all: `records` was left empty (the database has them).
+    pub unchanged: bool,
 }
 
 type Targets = HashMap<String, Result<DriveFile, String>>;
@@ -66,33 +68,37 @@ pub async fn list_policy_trees(
         }
     };
     let roots: BTreeSet<String> = policies.values().filter(|p| p.enabled).map(|p| p.folder_id.clone()).collect();
-    let previous: HashMap<String, FileRecord> =
-        db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
     let listed: BTreeSet<String> =
         db.get_state(ROOTS_KEY).await?.and_then(|s| serde_json::from_str(&s).ok()).unwrap_or_default();
 
+    // The changes feed first: when nothing changed, the stored records are not even loaded.
+    let mut feed = None;
     if let Some(token) = db.get_state(TOKEN_KEY).await?.filter(|_| roots.is_subset(&listed)) {
-        match apply_changes(drive, &previous, &roots, &root_id, &token).await {
-            Ok(Applied::Nothing(new_token)) => {
-                let records: Vec<FileRecord> = previous.into_values().filter(|r| !r.gone).collect();
+        match drive.changes_since(&token).await {
+            Ok((changes, new_token)) if changes.is_empty() => {
                 return Ok(Listing {
-                    records,
+                    records: Vec::new(),
                     changed: Vec::new(),
                     gone: Vec::new(),
                     full: false,
                     token: new_token,
                     roots,
+                    unchanged: true,
                 });
             }
-            Ok(Applied::Items(items, targets, new_token)) => {
-                return Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, false, new_token));
-            }
+            Ok(found) => feed = Some(found),
             // A stored token Drive no longer accepts: start over with a full listing.
             Err(DriveError::Api { status: 400..=499, .. }) | Err(DriveError::NotFound(_)) => {
                 tracing::warn!("the saved changes token was refused; listing everything again");
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    let previous: HashMap<String, FileRecord> =
+        db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
+    if let Some((changes, new_token)) = feed {
+        let (items, targets) = apply_changes(drive, &previous, &roots, &root_id, changes).await?;
+        return Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, false, new_token));
     }
 
     let token = drive.start_page_token().await?;
@@ -162,23 +168,14 @@ async fn resolve_targets<'a>(
     Ok(targets)
 }
 
-enum Applied {
-    Nothing(String),
-    Items(HashMap<String, DriveFile>, Targets, String),
-}
-
 /// Applies the changes feed to the stored records.
 async fn apply_changes(
     drive: &DriveClient,
     previous: &HashMap<String, FileRecord>,
     roots: &BTreeSet<String>,
     root_id: &str,
-    token: &str,
-) -> Result<Applied, DriveError> {
-    let (changes, new_token) = drive.changes_since(token).await?;
-    if changes.is_empty() {
-        return Ok(Applied::Nothing(new_token));
-    }
+    changes: Vec<Change>,
+) -> Result<(HashMap<String, DriveFile>, Targets), DriveError> {
     let mut items: HashMap<String, DriveFile> =
         previous.values().filter(|r| !r.gone).map(|r| (r.file_id.clone(), to_drive_file(r))).collect();
     let mut targets: Targets = previous
@@ -251,7 +248,7 @@ async fn apply_changes(
         Err(SyncError::Drive(e)) => return Err(e),
         Err(e) => return Err(DriveError::BadResponse(e.to_string())),
     }
-    Ok(Applied::Items(items, targets, new_token))
+    Ok((items, targets))
 }
 
 fn to_drive_file(r: &FileRecord) -> DriveFile {
@@ -317,7 +314,7 @@ fn finish(
     let changed = records.iter().filter(|r| previous.get(&r.file_id) != Some(*r)).cloned().collect();
     let gone =
         previous.values().filter(|r| !r.gone && !items.contains_key(&r.file_id)).map(|r| r.file_id.clone()).collect();
-    Listing { records, changed, gone, full, token, roots: roots.clone() }
+    Listing { records, changed, gone, full, token, roots: roots.clone(), unchanged: false }
 }
 
 fn build_records(

@@ -89,9 +89,19 @@ pub struct SyncContext<'a> {
 pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter) -> Result<SyncPlan, SyncError> {
     let policies: HashMap<String, FolderPolicy> =
         ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
-    let listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
-    progress.send(SyncEvent::Listed { items: listing.records.len() });
+    let mut listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
     listing.save(ctx.db).await?;
+    if listing.unchanged {
+        // Nothing changed in Drive. If the policies and destinations are also those of the
+        // last run that left everything synced, there is nothing to plan.
+        let clean = ctx.db.get_state(CLEAN_PLAN_KEY).await? == Some(plan_fingerprint(ctx.config, &policies));
+        if clean && ctx.db.count_unsettled_pairs().await? == 0 {
+            progress.send(SyncEvent::Listed { items: 0 });
+            return Ok(SyncPlan { unchanged: true, ..Default::default() });
+        }
+        listing.records = ctx.db.load_files().await?.into_iter().filter(|r| !r.gone).collect();
+    }
+    progress.send(SyncEvent::Listed { items: listing.records.len() });
     for record in listing.changed.iter().filter(|r| policies.contains_key(&r.file_id)) {
         ctx.db.refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path).await?;
     }
@@ -99,6 +109,18 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
     let enabled: HashMap<String, String> =
         ctx.config.enabled_destinations().map(|d| (d.key.clone(), d.root_path())).collect();
     Ok(plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats))
+}
+
+/// Set after a run that left every pair synced: what the policies and destinations were.
+const CLEAN_PLAN_KEY: &str = "clean_plan";
+
+/// Everything besides Drive's content that decides a plan.
+fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -> String {
+    let mut policy_parts: Vec<_> =
+        policies.values().map(|p| (&p.folder_id, &p.destinations, p.recursive, p.enabled)).collect();
+    policy_parts.sort();
+    let destinations: Vec<_> = config.enabled_destinations().map(|d| (d.key.clone(), d.root_path())).collect();
+    serde_json::json!([policy_parts, destinations, config.sync.export_formats]).to_string()
 }
 
 /// One full sync run.
@@ -157,6 +179,7 @@ async fn run_inner(
     let mut unreachable = HashMap::new();
     let mut tally = transfer::TransferTally::default();
     if !plan.files.is_empty() {
+        ctx.db.set_state(CLEAN_PLAN_KEY, "").await?;
         let started = std::time::Instant::now();
         let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
@@ -186,6 +209,18 @@ async fn run_inner(
         summary.success = summary.failed == 0 && summary.pending == 0;
         destinations.insert(dest.clone(), summary);
     }
+    if plan.unchanged {
+        for stats in ctx.db.destination_stats().await? {
+            let summary = DestinationSummary {
+                synced: stats.synced as u64,
+                failed: stats.failed as u64,
+                pending: stats.pending as u64,
+                success: stats.failed == 0 && stats.pending == 0,
+                ..Default::default()
+            };
+            destinations.insert(stats.destination, summary);
+        }
+    }
     let mut errors = tally.errors.clone();
     for reason in unreachable.values() {
         if !errors.contains(reason) {
@@ -206,6 +241,11 @@ async fn run_inner(
     } else {
         "failed"
     };
+    if status == "succeeded" {
+        let policies: HashMap<String, FolderPolicy> =
+            ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
+        ctx.db.set_state(CLEAN_PLAN_KEY, &plan_fingerprint(ctx.config, &policies)).await?;
+    }
     Ok(SyncSummary {
         run_id,
         status: status.to_string(),

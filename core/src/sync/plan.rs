@@ -35,6 +35,9 @@ pub struct SyncPlan {
     pub skipped: usize,
     /// Destinations a policy names but config.yaml has disabled or lacks.
     pub unavailable_destinations: Vec<String>,
+    /// Nothing changed in Drive or in the policies since a run that left every pair synced,
+    /// so nothing was loaded and `pairs_in_scope` is empty.
+    pub unchanged: bool,
 }
 
 impl SyncPlan {
