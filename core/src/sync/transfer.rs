@@ -72,53 +72,70 @@ impl Transfer<'_> {
             tx,
         ));
 
-        let mut batch: Vec<(PlannedFile, Downloaded)> = Vec::new();
-        let mut batch_bytes = 0u64;
-        while let Some(staged) = rx.recv().await {
-            if self.cancel.is_cancelled() {
-                break;
+        // Results are written by a second loop, so the next upload never waits for the database.
+        let (results_tx, mut results_rx) = mpsc::unbounded_channel::<(PlannedFile, Vec<PairUpdate>)>();
+        let recorder = async {
+            while let Some((file, updates)) = results_rx.recv().await {
+                self.record(&file, updates).await?;
+                let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
             }
-            match staged.result {
-                Err(error) => {
-                    self.note_error(&error);
-                    let updates = staged
-                        .file
-                        .destinations
-                        .iter()
-                        .map(|d| failed(&staged.file, d, &format!("download from Drive failed: {error}")))
-                        .collect();
-                    self.record(&staged.file, updates).await?;
+            Ok::<(), SyncError>(())
+        };
+        let uploader = async move {
+            // The first batch is small so uploads start early; later ones grow to batch_files.
+            let mut batch_limit = (self.sync.batch_files / 8).max(1);
+            let mut batch: Vec<(PlannedFile, Downloaded)> = Vec::new();
+            let mut batch_bytes = 0u64;
+            while let Some(staged) = rx.recv().await {
+                if self.cancel.is_cancelled() {
+                    break;
                 }
-                Ok(downloaded) => {
-                    self.progress.update(|p| {
-                        p.files_downloaded += 1;
-                        p.bytes_downloaded += downloaded.size;
-                    });
-                    self.tally_mut(|t| t.bytes_downloaded += downloaded.size);
-                    if downloaded.size >= self.sync.large_file_threshold {
-                        self.flush(vec![(staged.file, downloaded)]).await?;
-                        continue;
+                match staged.result {
+                    Err(error) => {
+                        self.note_error(&error);
+                        let reason = format!("download from Drive failed: {error}");
+                        let updates =
+                            staged.file.destinations.iter().map(|d| failed(&staged.file, d, &reason)).collect();
+                        let _ = results_tx.send((staged.file, updates));
                     }
-                    batch_bytes += downloaded.size;
-                    batch.push((staged.file, downloaded));
-                    if batch.len() >= self.sync.batch_files || batch_bytes >= BATCH_BYTES {
-                        self.flush(std::mem::take(&mut batch)).await?;
-                        batch_bytes = 0;
+                    Ok(downloaded) => {
+                        self.progress.update(|p| {
+                            p.files_downloaded += 1;
+                            p.bytes_downloaded += downloaded.size;
+                        });
+                        self.tally_mut(|t| t.bytes_downloaded += downloaded.size);
+                        if downloaded.size >= self.sync.large_file_threshold {
+                            self.flush(vec![(staged.file, downloaded)], &results_tx).await;
+                            continue;
+                        }
+                        batch_bytes += downloaded.size;
+                        batch.push((staged.file, downloaded));
+                        if batch.len() >= batch_limit || batch_bytes >= BATCH_BYTES {
+                            self.flush(std::mem::take(&mut batch), &results_tx).await;
+                            batch_bytes = 0;
+                            batch_limit = (batch_limit * 2).min(self.sync.batch_files.max(1));
+                        }
                     }
                 }
             }
-        }
-        if !batch.is_empty() && !self.cancel.is_cancelled() {
-            self.flush(batch).await?;
-        }
-        drop(rx);
+            if !batch.is_empty() && !self.cancel.is_cancelled() {
+                self.flush(batch, &results_tx).await;
+            }
+            drop(results_tx);
+        };
+        let ((), recorded) = tokio::join!(uploader, recorder);
         let _ = producer.await;
         let _ = tokio::fs::remove_dir_all(&self.staging).await;
-        Ok(())
+        recorded
     }
 
-    /// Uploads a batch to every destination it needs, verifies, records, unstages.
-    async fn flush(&self, batch: Vec<(PlannedFile, Downloaded)>) -> Result<(), SyncError> {
+    /// Uploads a batch to every destination it needs and verifies it; the results go to the
+    /// recorder (which also unstages the files).
+    async fn flush(
+        &self,
+        batch: Vec<(PlannedFile, Downloaded)>,
+        results: &mpsc::UnboundedSender<(PlannedFile, Vec<PairUpdate>)>,
+    ) {
         let mut by_destination: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, (file, _)) in batch.iter().enumerate() {
             for dest in &file.destinations {
@@ -128,21 +145,19 @@ impl Transfer<'_> {
             }
         }
         let uploads = by_destination.iter().map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
-        let results = futures::future::join_all(uploads).await;
+        let outcomes = futures::future::join_all(uploads).await;
         if self.cancel.is_cancelled() {
-            return Ok(()); // unverified pairs keep their previous state and are retried next run
+            return; // unverified pairs keep their previous state and are retried next run
         }
         let mut per_file: Vec<Vec<PairUpdate>> = vec![Vec::new(); batch.len()];
-        for result in results {
-            for (i, update) in result {
+        for outcome in outcomes {
+            for (i, update) in outcome {
                 per_file[i].push(update);
             }
         }
-        for (i, (file, _)) in batch.iter().enumerate() {
-            self.record(file, std::mem::take(&mut per_file[i])).await?;
-            let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
+        for ((file, _), updates) in batch.into_iter().zip(per_file) {
+            let _ = results.send((file, updates));
         }
-        Ok(())
     }
 
     async fn upload_and_verify(

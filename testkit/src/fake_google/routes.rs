@@ -368,23 +368,53 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
     let counter = state.clone();
     let mut sent = 0u64;
     let mut corrupted = false;
-    let stream = stream.map(move |chunk| {
-        let mut chunk = chunk?;
-        if let Some(FaultAction::TruncateAfter { bytes }) = &fault {
-            if sent + chunk.len() as u64 > *bytes {
-                return Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: connection dropped"));
+    let mut dropped = false;
+    // A dropped connection sends what it had, pauses so those bytes leave the socket, then
+    // breaks off: the client sees a short body, as after a real network drop.
+    let truncate_at = match &fault {
+        Some(FaultAction::TruncateAfter { bytes }) => Some(*bytes),
+        _ => None,
+    };
+    let stream = stream
+        .flat_map(move |chunk| {
+            let mut out: Vec<Option<std::io::Result<Bytes>>> = Vec::new();
+            let mut chunk = match chunk {
+                Ok(c) if !dropped => c,
+                Ok(_) => return futures::stream::iter(out),
+                Err(e) => {
+                    out.push(Some(Err(e)));
+                    return futures::stream::iter(out);
+                }
+            };
+            if let Some(limit) = truncate_at {
+                if sent + chunk.len() as u64 > limit {
+                    chunk = chunk.slice(0..(limit.saturating_sub(sent)) as usize);
+                    dropped = true;
+                }
             }
-        }
-        if matches!(fault, Some(FaultAction::CorruptBody)) && !corrupted && !chunk.is_empty() {
-            let mut v = chunk.to_vec();
-            v[0] ^= 0xff;
-            chunk = Bytes::from(v);
-            corrupted = true;
-        }
-        sent += chunk.len() as u64;
-        lock(&counter).bytes_served += chunk.len() as u64;
-        Ok(chunk)
-    });
+            if matches!(fault, Some(FaultAction::CorruptBody)) && !corrupted && !chunk.is_empty() {
+                let mut v = chunk.to_vec();
+                v[0] ^= 0xff;
+                chunk = Bytes::from(v);
+                corrupted = true;
+            }
+            sent += chunk.len() as u64;
+            lock(&counter).bytes_served += chunk.len() as u64;
+            out.push(Some(Ok(chunk)));
+            if dropped {
+                out.push(None);
+            }
+            futures::stream::iter(out)
+        })
+        .then(|item| async move {
+            match item {
+                Some(result) => result,
+                None => {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    Err(std::io::Error::new(std::io::ErrorKind::ConnectionReset, "fault: connection dropped"))
+                }
+            }
+        });
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_LENGTH, len.into());
