@@ -74,7 +74,10 @@ struct Profile {
 /// What one run of the `fanout` binary cost.
 struct Run {
     wall: Duration,
+    /// Peak resident set (VmHWM), including file pages SQLite maps.
     peak_rss_kib: u64,
+    /// Peak anonymous memory (the process's own heap and stacks).
+    peak_anon_kib: u64,
     output: Value,
 }
 
@@ -103,9 +106,10 @@ fn write_tree(root: &Path, top: &str, files: usize, folders: usize, bytes: usize
     Ok(total)
 }
 
-fn peak_rss_kib(pid: u32) -> Option<u64> {
+/// A field of /proc/PID/status, in KiB.
+fn status_kib(pid: u32, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -169,8 +173,10 @@ impl Bench {
         let stdout = child.stdout.take().context("no stdout")?;
         let reader = std::thread::spawn(move || std::io::read_to_string(stdout));
         let mut peak = 0;
+        let mut peak_anon = 0;
         while child.try_wait()?.is_none() {
-            peak = peak.max(peak_rss_kib(pid).unwrap_or(0));
+            peak = peak.max(status_kib(pid, "VmHWM:").unwrap_or(0));
+            peak_anon = peak_anon.max(status_kib(pid, "RssAnon:").unwrap_or(0));
             // Poll often at first: a no-change sync is over in tens of milliseconds.
             std::thread::sleep(Duration::from_millis(if started.elapsed() < Duration::from_secs(1) { 2 } else { 20 }));
         }
@@ -184,7 +190,7 @@ impl Bench {
         if args.first() == Some(&"sync") && output["all_success"] != true {
             bail!("fanout sync did not succeed: {text}");
         }
-        Ok(Run { wall, peak_rss_kib: peak, output })
+        Ok(Run { wall, peak_rss_kib: peak, peak_anon_kib: peak_anon, output })
     }
 
     /// Anchor A: `rclone copy` of the same files from local disk to both destinations at once.
@@ -331,7 +337,7 @@ fn no_change(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Resu
             "workload": "no-change", "tracked_files": s.nochange_files,
             "first_sync_s": secs(first.wall), "first_sync_peak_rss_mib": first.peak_rss_kib / 1024,
             "fanout_s": secs(run.wall), "peak_rss_mib": run.peak_rss_kib / 1024,
-            "drive_requests": requests, "drive_bytes_served": served,
+            "peak_anon_mib": run.peak_anon_kib / 1024, "drive_requests": requests, "drive_bytes_served": served,
             "transfers_started": run.output["files_planned"],
         }),
         profile.data.join("fanout.db"),

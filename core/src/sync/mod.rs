@@ -191,7 +191,7 @@ async fn run_inner(
     }
 
     // The summary is read back from the ledger: it covers every pair in scope.
-    let ledger = ctx.db.load_ledger().await?;
+    let ledger = if plan.unchanged { HashMap::new() } else { ctx.db.load_ledger().await? };
     let mut destinations = BTreeMap::new();
     for (dest, files) in &plan.pairs_in_scope {
         let mut summary = DestinationSummary::default();
