@@ -116,13 +116,14 @@ pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> 
     }
     for s in &stats {
         println!(
-            "{:<16} synced {:>6}  pending {:>5}  failed {:>5}  {:>10}  last sync {}",
+            "{:<16} synced {:>6}  pending {:>5}  failed {:>5}  {:>10}  last sync {}  last verified {}",
             s.destination,
             s.synced,
             s.pending,
             s.failed,
             crate::progress::human_bytes(s.synced_bytes.max(0) as u64),
-            s.last_sync.as_deref().unwrap_or("never")
+            s.last_sync.as_deref().unwrap_or("never"),
+            s.last_verified.as_deref().unwrap_or("never")
         );
     }
     for r in &runs {
@@ -186,4 +187,30 @@ pub async fn plan(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
         println!("warning: a policy names `{dest}`, which is disabled or missing in config.yaml");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+pub async fn verify(
+    engine: &Engine,
+    destination: Option<&str>,
+    download: u8,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = engine.verify(destination, download).await?;
+    if as_json {
+        print_json(&report)?;
+    } else {
+        for (key, c) in &report.destinations {
+            println!(
+                "{key:<16} {} checked: {} intact, {} missing, {} corrupt ({} read back)",
+                c.checked, c.intact, c.missing, c.corrupt, c.downloaded
+            );
+            for problem in &c.problems {
+                println!("    {problem}");
+            }
+        }
+        if !report.all_intact {
+            println!("The next `fanout sync` copies what is missing or damaged again.");
+        }
+    }
+    Ok(if report.all_intact { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }

@@ -40,6 +40,16 @@ enum Command {
     Sync(JsonFlag),
     /// Show what a sync would copy where, without copying anything.
     Plan(JsonFlag),
+    /// Re-check the copies the ledger calls synced; missing or corrupt ones are repaired by the next sync.
+    Verify {
+        /// Only this destination.
+        destination: Option<String>,
+        /// Also read back this percentage of copies and hash them.
+        #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
+        download: u8,
+        #[arg(long)]
+        json: bool,
+    },
     /// Per-destination counts and recent runs.
     Status(JsonFlag),
     /// Files with their state at each destination.
@@ -143,6 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
         Command::Sync(flag) => progress::sync(&engine, flag.json).await?,
         Command::Plan(flag) => commands::plan(&engine, flag.json).await?,
+        Command::Verify { destination, download, json } => {
+            commands::verify(&engine, destination.as_deref(), download, json).await?
+        }
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,
         Command::Demo => ExitCode::SUCCESS,

@@ -229,7 +229,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
         schedule: s.schedule.filter(|b| !b.trim().is_empty()),
         large_file_threshold: s.large_file_threshold_mib.unwrap_or(64).max(1) * 1024 * 1024,
-        batch_files: s.batch_files.unwrap_or(2000).clamp(1, 10_000),
+        batch_files: s.batch_files.unwrap_or(5000).clamp(1, 10_000),
     };
 
     Ok(Config {

@@ -10,6 +10,7 @@ use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
+use crate::sync::verify::{verify, VerifyReport};
 use crate::sync::{run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
 
 #[derive(Debug, thiserror::Error)]
@@ -269,6 +270,29 @@ impl Engine {
             rclone,
             data_dir: &self.data_dir,
         }
+    }
+
+    /// Re-checks every copy the ledger calls synced at `destination` (or at every enabled
+    /// destination); `download_percent` of them are read back in full.
+    pub async fn verify(&self, destination: Option<&str>, download_percent: u8) -> Result<VerifyReport, EngineError> {
+        let _lock = self.lock_sync()?;
+        let destinations: Vec<String> = match destination {
+            Some(key) => {
+                let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.into()))?;
+                if !dest.enabled {
+                    return Err(StorageError::Disabled(key.into()).into());
+                }
+                vec![key.to_string()]
+            }
+            None => self.config.enabled_destinations().map(|d| d.key.clone()).collect(),
+        };
+        let storage = self.storage().await?;
+        let scratch = self.data_dir.join("verify");
+        std::fs::create_dir_all(&scratch).map_err(|source| EngineError::DataDir { path: scratch.clone(), source })?;
+        let report = verify(&self.config, &self.db, &storage, &destinations, download_percent, &scratch).await;
+        storage.shutdown().await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        Ok(report?)
     }
 
     // ---- reading the ledger -----------------------------------------------------------------

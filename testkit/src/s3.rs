@@ -131,6 +131,25 @@ impl S3Server {
         Ok(())
     }
 
+    /// Deletes an object through the S3 API (as someone with the keys could), so the
+    /// server's own caches stay coherent.
+    pub fn delete_object(&self, bucket: &str, key: &str) -> anyhow::Result<()> {
+        let status = Command::new(&self.rclone)
+            .args(["deletefile", &format!("target:{bucket}/{key}")])
+            .env("RCLONE_CONFIG", self.dir.join(".no-rclone-config"))
+            .env("RCLONE_CONFIG_TARGET_TYPE", "s3")
+            .env("RCLONE_CONFIG_TARGET_PROVIDER", "Other")
+            .env("RCLONE_CONFIG_TARGET_ENDPOINT", self.endpoint())
+            .env("RCLONE_CONFIG_TARGET_ACCESS_KEY_ID", &self.access_key)
+            .env("RCLONE_CONFIG_TARGET_SECRET_ACCESS_KEY", &self.secret_key)
+            .env("RCLONE_LOG_LEVEL", "ERROR")
+            .status()?;
+        if !status.success() {
+            bail!("rclone deletefile {bucket}/{key} failed");
+        }
+        Ok(())
+    }
+
     /// Where an object is stored on disk, for checks that read the server's own storage.
     pub fn object_path(&self, bucket: &str, key: &str) -> PathBuf {
         self.dir.join(bucket).join(key)

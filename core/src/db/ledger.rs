@@ -54,6 +54,8 @@ pub struct PairUpdate {
     pub version: Option<i64>,
     /// For `synced`: which check proved it (`md5`, `sha1` or `size`).
     pub verified_by: Option<String>,
+    /// For `synced`: the hash the destination itself reported for the copy.
+    pub remote_hash: Option<String>,
     pub error_message: Option<String>,
 }
 
@@ -67,6 +69,9 @@ pub struct PairRecord {
     pub size: Option<i64>,
     pub md5: Option<String>,
     pub verified_by: Option<String>,
+    pub remote_hash: Option<String>,
+    /// Last time the copy was seen intact at the destination (by a sync or `verify`).
+    pub last_verified: Option<String>,
     pub error_message: Option<String>,
     pub attempts: i64,
 }
@@ -88,6 +93,7 @@ pub struct DestinationStats {
     pub failed: i64,
     pub synced_bytes: i64,
     pub last_sync: Option<String>,
+    pub last_verified: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -132,6 +138,8 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
         size: row.try_get("size")?,
         md5: row.try_get("md5")?,
         verified_by: row.try_get("verified_by")?,
+        remote_hash: row.try_get("remote_hash")?,
+        last_verified: row.try_get("last_verified")?,
         error_message: row.try_get("error_message")?,
         attempts: row.try_get("attempts")?,
     })
@@ -154,8 +162,9 @@ impl Database {
             let synced = u.status == SyncStatus::Synced;
             sqlx::query(
                 "INSERT INTO file_destinations (file_id, destination, sync_status, last_sync, remote_path, size, md5,
-                                                version, verified_by, error_message, attempts, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                                                version, verified_by, error_message, attempts, updated_at,
+                                                remote_hash, last_verified)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?14, ?4)
                  ON CONFLICT(file_id, destination) DO UPDATE SET
                     sync_status = excluded.sync_status,
                     remote_path = COALESCE(excluded.remote_path, file_destinations.remote_path),
@@ -166,7 +175,9 @@ impl Database {
                     size = CASE WHEN ?13 THEN excluded.size ELSE file_destinations.size END,
                     md5 = CASE WHEN ?13 THEN excluded.md5 ELSE file_destinations.md5 END,
                     version = CASE WHEN ?13 THEN excluded.version ELSE file_destinations.version END,
-                    verified_by = CASE WHEN ?13 THEN excluded.verified_by ELSE file_destinations.verified_by END",
+                    verified_by = CASE WHEN ?13 THEN excluded.verified_by ELSE file_destinations.verified_by END,
+                    remote_hash = CASE WHEN ?13 THEN excluded.remote_hash ELSE file_destinations.remote_hash END,
+                    last_verified = CASE WHEN ?13 THEN excluded.last_verified ELSE file_destinations.last_verified END",
             )
             .bind(file_id)
             .bind(&u.destination)
@@ -181,10 +192,46 @@ impl Database {
             .bind(i64::from(!synced))
             .bind(&at)
             .bind(synced)
+            .bind(if synced { u.remote_hash.as_deref() } else { None })
             .execute(&mut *tx)
             .await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every pair a destination holds as synced: (file ID, record), for `verify`.
+    pub async fn synced_pairs(&self, destination: &str) -> Result<Vec<(String, PairRecord)>, DbError> {
+        let rows = sqlx::query(
+            "SELECT * FROM file_destinations WHERE destination = ? AND sync_status = 'synced' ORDER BY remote_path",
+        )
+        .bind(destination)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get("file_id")?, pair_from_row(r)?))).collect()
+    }
+
+    /// Records a verification: an intact copy gets `last_verified`; a missing or corrupt one
+    /// goes back to pending with the reason, so the next sync repairs it.
+    pub async fn record_verification(
+        &self,
+        file_id: &str,
+        destination: &str,
+        problem: Option<&str>,
+    ) -> Result<(), DbError> {
+        let at = now();
+        let query = match problem {
+            None => sqlx::query(
+                "UPDATE file_destinations SET last_verified = ?1, updated_at = ?4 WHERE file_id = ?2 AND destination = ?3",
+            )
+            .bind(&at),
+            Some(problem) => sqlx::query(
+                "UPDATE file_destinations SET sync_status = 'pending', error_message = ?1, updated_at = ?4
+                 WHERE file_id = ?2 AND destination = ?3",
+            )
+            .bind(problem),
+        };
+        query.bind(file_id).bind(destination).bind(&at).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -231,7 +278,8 @@ impl Database {
     /// Synced, pending and failed counts, bytes and last sync per destination.
     pub async fn destination_stats(&self) -> Result<Vec<DestinationStats>, DbError> {
         let rows = sqlx::query(
-            "SELECT destination, sync_status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(last_sync) AS last
+            "SELECT destination, sync_status, COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes, MAX(last_sync) AS last,
+                    MAX(last_verified) AS verified
              FROM file_destinations GROUP BY destination, sync_status ORDER BY destination",
         )
         .fetch_all(&self.pool)
@@ -243,6 +291,7 @@ impl Database {
             let n: i64 = row.try_get("n")?;
             let bytes: i64 = row.try_get("bytes")?;
             let last: Option<String> = row.try_get("last")?;
+            let verified: Option<String> = row.try_get("verified")?;
             if stats.last().map(|s| s.destination != destination).unwrap_or(true) {
                 stats.push(DestinationStats { destination: destination.clone(), ..Default::default() });
             }
@@ -260,6 +309,9 @@ impl Database {
             }
             if last > entry.last_sync {
                 entry.last_sync = last;
+            }
+            if verified > entry.last_verified {
+                entry.last_verified = verified;
             }
         }
         Ok(stats)
@@ -383,6 +435,7 @@ mod tests {
             md5: Some("m".into()),
             version: Some(1),
             verified_by: Some("md5".into()),
+            remote_hash: Some("m".into()),
             error_message: (status == SyncStatus::Failed).then(|| "boom".into()),
         }
     }

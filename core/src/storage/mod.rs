@@ -282,7 +282,9 @@ impl StorageManager {
             "srcFs": staging.display().to_string(),
             "dstFs": dest.fs,
             "_filter": { "FilesFromRaw": [list_path.display().to_string()] },
-            "_config": { "Transfers": self.transfers, "Checkers": self.transfers * 2 },
+            // Only pairs that need work are sent, and every object is verified afterwards by listing,
+            // so rclone's own per-file existence check (a HEAD per object) is skipped.
+            "_config": { "Transfers": self.transfers, "Checkers": self.transfers * 2, "NoCheckDest": true },
         });
         let result = self.daemon.run_job("sync/copy", params, group, cancel).await;
         let _ = tokio::fs::remove_file(&list_path).await;
@@ -389,6 +391,23 @@ impl StorageManager {
             out.insert(name.to_string(), ObjectInfo { size, hash });
         }
         Ok(out)
+    }
+
+    /// Copies one object from a destination into `local_dir` (to read it back); returns its path.
+    pub async fn download_to(&self, key: &str, path: &str, local_dir: &Path) -> Result<PathBuf, StorageError> {
+        let dest = self.destination(key)?;
+        let target = "read-back";
+        let params = json!({
+            "srcFs": dest.fs,
+            "srcRemote": path,
+            "dstFs": local_dir.display().to_string(),
+            "dstRemote": target,
+        });
+        match self.daemon.call("operations/copyfile", params).await {
+            Ok(_) => Ok(local_dir.join(target)),
+            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether one object exists at a destination, and its size and hash.

@@ -5,6 +5,7 @@ pub mod listing;
 pub mod plan;
 pub mod progress;
 mod transfer;
+pub mod verify;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;

@@ -220,8 +220,8 @@ impl Transfer<'_> {
                             "verification failed: the destination's {} is {h}, expected {expected}",
                             hash_kind.rclone_name()
                         )),
-                        Some(_) => Ok(hash_kind.rclone_name()),
-                        None => Ok("size"),
+                        Some(h) => Ok((hash_kind.rclone_name(), Some(h.clone()))),
+                        None => Ok(("size", None)),
                     },
                     None => {
                         Err("verification failed: the object is not at the destination after the upload".to_string())
@@ -231,7 +231,7 @@ impl Transfer<'_> {
                 None => Err("cannot verify the upload".to_string()),
             };
             let update = match (verdict, &upload_error) {
-                (Ok(verified_by), _) => PairUpdate {
+                (Ok((verified_by, remote_hash)), _) => PairUpdate {
                     destination: dest.to_string(),
                     status: SyncStatus::Synced,
                     remote_path: self.storage.remote_path(dest, &file.remote_path).ok(),
@@ -239,6 +239,7 @@ impl Transfer<'_> {
                     md5: Some(file.md5.clone().unwrap_or_else(|| downloaded.md5.clone())),
                     version: file.version,
                     verified_by: Some(verified_by.to_string()),
+                    remote_hash,
                     error_message: None,
                 },
                 (Err(_), Some((status, error))) => PairUpdate { status: *status, ..failed(file, dest, error) },
@@ -320,6 +321,7 @@ fn failed(file: &PlannedFile, dest: &str, error: &str) -> PairUpdate {
         md5: None,
         version: file.version,
         verified_by: None,
+        remote_hash: None,
         error_message: Some(error.to_string()),
     }
 }
