@@ -279,13 +279,16 @@ fn small(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
     let (requests, lists, served) = drive_counts(&drive);
 
     let anchor_a = b.rclone_copy_to_both(&drive_dir.join("Small"), &servers, "anchor")?;
+    // The naive design's cost is measured on a sample taken across all folders, then scaled.
     let mut sample: Vec<PathBuf> = Vec::new();
-    for entry in std::fs::read_dir(drive_dir.join("Small/folder-0000"))? {
-        sample.push(entry?.path());
-        if sample.len() >= s.naive_sample {
-            break;
+    for folder in 0..s.small_folders {
+        for entry in std::fs::read_dir(drive_dir.join(format!("Small/folder-{folder:04}")))? {
+            sample.push(entry?.path());
         }
     }
+    sample.sort();
+    let step = (sample.len() / s.naive_sample.max(1)).max(1);
+    let sample: Vec<PathBuf> = sample.into_iter().step_by(step).take(s.naive_sample).collect();
     let naive = b.rclone_per_file(&sample, &servers)?;
     let anchor_b = naive.as_secs_f64() * s.small_files as f64 / sample.len().max(1) as f64;
     let fanout = run.wall.as_secs_f64();
