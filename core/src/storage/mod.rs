@@ -262,17 +262,13 @@ impl StorageManager {
     /// Copies `paths` (relative to `staging`) to one destination in a single rclone job.
     async fn copy_batch(
         &self,
-        key: &str,
+        dest: &Destination,
         staging: &Path,
         paths: &[String],
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
-        let list_path = staging.join(format!(".files-from-{key}"));
+        let list_path = staging.join(format!(".files-from-{}", dest.config.key));
         let mut list = paths.join("\n");
         list.push('\n');
         tokio::fs::write(&list_path, list)
@@ -288,37 +284,25 @@ impl StorageManager {
         });
         let result = self.daemon.run_job("sync/copy", params, group, cancel).await;
         let _ = tokio::fs::remove_file(&list_path).await;
-        match result {
-            Ok(_) => Ok(()),
-            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
-            Err(e) => Err(e.into()),
-        }
+        job_result(dest, result)
     }
 
     /// Copies one staged file to one destination.
     async fn copy_one(
         &self,
-        key: &str,
+        dest: &Destination,
         staging: &Path,
         path: &str,
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
         let params = json!({
             "srcFs": staging.display().to_string(),
             "srcRemote": path,
             "dstFs": dest.fs,
             "dstRemote": path,
         });
-        match self.daemon.run_job("operations/copyfile", params, group, cancel).await {
-            Ok(_) => Ok(()),
-            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
-            Err(e) => Err(e.into()),
-        }
+        job_result(dest, self.daemon.run_job("operations/copyfile", params, group, cancel).await)
     }
 
     /// Uploads staged files to one destination: one rclone job for a batch, a single-file
@@ -331,10 +315,14 @@ impl StorageManager {
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
+        let dest = self.destination(key)?;
+        if let Some(reason) = &dest.unusable {
+            return Err(StorageError::Destination(reason.clone()));
+        }
         match paths {
             [] => Ok(()),
-            [one] => self.copy_one(key, staging, one, group, cancel).await,
-            many => self.copy_batch(key, staging, many, group, cancel).await,
+            [one] => self.copy_one(dest, staging, one, group, cancel).await,
+            many => self.copy_batch(dest, staging, many, group, cancel).await,
         }
     }
 
@@ -418,6 +406,15 @@ impl StorageManager {
 
     pub async fn shutdown(&self) {
         self.daemon.shutdown().await;
+    }
+}
+
+/// An rclone job's outcome as a destination's result, its error explained.
+fn job_result(dest: &Destination, result: Result<Value, RcloneError>) -> Result<(), StorageError> {
+    match result {
+        Ok(_) => Ok(()),
+        Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
+        Err(e) => Err(e.into()),
     }
 }
 
