@@ -1,7 +1,7 @@
 //! Drive items as last listed: metadata, paths and the remote-name mapping.
 
 use serde::Serialize;
-use sqlx::{FromRow, Row};
+use sqlx::FromRow;
 
 use super::{now, Database, DbError};
 
@@ -102,11 +102,5 @@ impl Database {
         }
         tx.commit().await?;
         Ok(())
-    }
-
-    /// How many files (not folders) the database knows, gone or not.
-    pub async fn count_files(&self) -> Result<i64, DbError> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM files WHERE is_folder = 0").fetch_one(&self.pool).await?;
-        Ok(row.try_get("n")?)
     }
 }

@@ -211,12 +211,6 @@ impl RcloneDaemon {
         }
     }
 
-    /// Bytes transferred so far by the jobs of one group.
-    pub async fn transferred_bytes(&self, group: &str) -> Result<u64, RcloneError> {
-        let stats = self.call("core/stats", json!({ "group": group })).await?;
-        Ok(stats.get("bytes").and_then(Value::as_u64).unwrap_or(0))
-    }
-
     /// Stops the daemon (it is also killed if this value is dropped).
     pub async fn shutdown(&self) {
         let mut guard = self.running.lock().await;

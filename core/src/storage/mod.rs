@@ -182,9 +182,7 @@ impl StorageManager {
                     env.extend(vars);
                     None
                 }
-                Err(StorageError::MissingSecret { .. }) | Err(StorageError::Secret(_)) => {
-                    Some(remote_env(dest, secrets).err().map(|e| e.to_string()).unwrap_or_default())
-                }
+                Err(e @ (StorageError::MissingSecret { .. } | StorageError::Secret(_))) => Some(e.to_string()),
                 Err(e) => return Err(e),
             };
             destinations.push(Destination {

@@ -30,8 +30,6 @@ pub struct Listing {
     pub changed: Vec<FileRecord>,
     /// Known items no longer in Drive or no longer in scope.
     pub gone: Vec<String>,
-    /// Whether this was a full listing (false: applied from the changes feed).
-    pub full: bool,
     /// The changes token and listed roots to save once the listing is stored.
     pub token: String,
     pub roots: BTreeSet<String>,
@@ -80,7 +78,6 @@ pub async fn list_policy_trees(
                     records: Vec::new(),
                     changed: Vec::new(),
                     gone: Vec::new(),
-                    full: false,
                     token: new_token,
                     roots,
                     unchanged: true,
@@ -98,12 +95,12 @@ pub async fn list_policy_trees(
         db.load_files().await?.into_iter().map(|f| (f.file_id.clone(), f)).collect();
     if let Some((changes, new_token)) = feed {
         let (items, targets) = apply_changes(drive, &previous, &roots, &root_id, changes).await?;
-        return Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, false, new_token));
+        return Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, new_token));
     }
 
     let token = drive.start_page_token().await?;
     let (items, targets) = full_listing(drive, &roots, &root_id).await?;
-    Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, true, token))
+    Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, token))
 }
 
 /// Lists each policy root's ancestors (for paths) and its whole tree.
@@ -123,9 +120,6 @@ async fn full_listing(
                 Err(DriveError::NotFound(_)) if id == *root => break,
                 Err(e) => return Err(e.into()),
             };
-            if id == *root && !file.trashed && file.is_folder() {
-                live_roots.push(root.clone());
-            }
             let parent = file.parents.first().cloned();
             items.insert(id.clone(), file);
             match parent {
@@ -134,7 +128,7 @@ async fn full_listing(
             }
             depth += 1;
         }
-        if items.contains_key(root) && !live_roots.contains(root) && items[root].is_folder() && !items[root].trashed {
+        if items.get(root).is_some_and(|f| f.is_folder() && !f.trashed) {
             live_roots.push(root.clone());
         }
     }
@@ -294,7 +288,6 @@ fn finish(
     roots: &BTreeSet<String>,
     root_id: &str,
     sync: &SyncConfig,
-    full: bool,
     token: String,
 ) -> Listing {
     // Keep what is under a policy root, and the roots' ancestors (they make the paths).
@@ -314,7 +307,7 @@ fn finish(
     let changed = records.iter().filter(|r| previous.get(&r.file_id) != Some(*r)).cloned().collect();
     let gone =
         previous.values().filter(|r| !r.gone && !items.contains_key(&r.file_id)).map(|r| r.file_id.clone()).collect();
-    Listing { records, changed, gone, full, token, roots: roots.clone(), unchanged: false }
+    Listing { records, changed, gone, token, roots: roots.clone(), unchanged: false }
 }
 
 fn build_records(

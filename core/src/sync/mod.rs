@@ -90,15 +90,16 @@ pub struct SyncContext<'a> {
 pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter) -> Result<SyncPlan, SyncError> {
     let policies: HashMap<String, FolderPolicy> =
         ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
+    let fingerprint = plan_fingerprint(ctx.config, &policies);
     let mut listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
     listing.save(ctx.db).await?;
     if listing.unchanged {
         // Nothing changed in Drive. If the policies and destinations are also those of the
         // last run that left everything synced, there is nothing to plan.
-        let clean = ctx.db.get_state(CLEAN_PLAN_KEY).await? == Some(plan_fingerprint(ctx.config, &policies));
+        let clean = ctx.db.get_state(CLEAN_PLAN_KEY).await?.as_deref() == Some(fingerprint.as_str());
         if clean && ctx.db.count_unsettled_pairs().await? == 0 {
             progress.send(SyncEvent::Listed { items: 0 });
-            return Ok(SyncPlan { unchanged: true, ..Default::default() });
+            return Ok(SyncPlan { unchanged: true, fingerprint, ..Default::default() });
         }
         listing.records = ctx.db.load_files().await?.into_iter().filter(|r| !r.gone).collect();
     }
@@ -109,7 +110,8 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
     let ledger = ctx.db.load_ledger().await?;
     let enabled: HashMap<String, String> =
         ctx.config.enabled_destinations().map(|d| (d.key.clone(), d.root_path())).collect();
-    Ok(plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats))
+    let plan = plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats);
+    Ok(SyncPlan { fingerprint, ..plan })
 }
 
 /// Set after a run that left every pair synced: what the policies and destinations were.
@@ -178,7 +180,7 @@ async fn run_inner(
 
     // Nothing to copy: no daemon to start, no destination to bother.
     let mut unreachable = HashMap::new();
-    let mut tally = transfer::TransferTally::default();
+    let mut errors = Vec::new();
     if !plan.files.is_empty() {
         ctx.db.set_state(CLEAN_PLAN_KEY, "").await?;
         let started = std::time::Instant::now();
@@ -188,11 +190,12 @@ async fn run_inner(
         let started = std::time::Instant::now();
         storage.shutdown().await;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon stopped");
-        tally = result?;
+        errors = result?;
     }
 
     // The summary is read back from the ledger: it covers every pair in scope.
     let ledger = if plan.unchanged { HashMap::new() } else { ctx.db.load_ledger().await? };
+    let copied = progress.snapshot();
     let mut destinations = BTreeMap::new();
     for (dest, files) in &plan.pairs_in_scope {
         let mut summary = DestinationSummary::default();
@@ -203,9 +206,9 @@ async fn run_inner(
                 Some(SyncStatus::Pending) | None => summary.pending += 1,
             }
         }
-        if let Some((synced, _, _, bytes)) = tally.per_destination.get(dest) {
-            summary.transferred = *synced;
-            summary.bytes_uploaded = *bytes;
+        if let Some(done) = copied.destinations.get(dest) {
+            summary.transferred = done.synced;
+            summary.bytes_uploaded = done.bytes_uploaded;
         }
         summary.success = summary.failed == 0 && summary.pending == 0;
         destinations.insert(dest.clone(), summary);
@@ -222,7 +225,6 @@ async fn run_inner(
             destinations.insert(stats.destination, summary);
         }
     }
-    let mut errors = tally.errors.clone();
     for reason in unreachable.values() {
         if !errors.contains(reason) {
             errors.insert(0, reason.clone());
@@ -243,9 +245,7 @@ async fn run_inner(
         "failed"
     };
     if status == "succeeded" {
-        let policies: HashMap<String, FolderPolicy> =
-            ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
-        ctx.db.set_state(CLEAN_PLAN_KEY, &plan_fingerprint(ctx.config, &policies)).await?;
+        ctx.db.set_state(CLEAN_PLAN_KEY, &plan.fingerprint).await?;
     }
     Ok(SyncSummary {
         run_id,
@@ -253,7 +253,7 @@ async fn run_inner(
         files_planned: plan.files.len() as u64,
         pairs_planned: plan.pair_count() as u64,
         files_skipped: plan.skipped as u64,
-        bytes_downloaded: tally.bytes_downloaded,
+        bytes_downloaded: copied.bytes_downloaded,
         destinations,
         all_success,
         any_success,
@@ -270,7 +270,7 @@ async fn transfer_planned(
     progress: &ProgressReporter,
     run_id: i64,
     unreachable: &mut HashMap<String, String>,
-) -> Result<transfer::TransferTally, SyncError> {
+) -> Result<Vec<String>, SyncError> {
     // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
     let mut needed: Vec<&String> = plan.files.iter().flat_map(|f| f.destinations.iter()).collect();
     needed.sort();
@@ -293,9 +293,9 @@ async fn transfer_planned(
         cancel: options.cancel.clone(),
         run_id,
         unreachable: unreachable.clone(),
-        tally: Mutex::new(Default::default()),
+        errors: Mutex::new(Vec::new()),
     };
     transfer.run(plan.files.clone()).await?;
-    let tally = transfer.tally.lock().map(|t| t.clone()).unwrap_or_default();
-    Ok(tally)
+    let errors = transfer.errors.lock().map(|e| e.clone()).unwrap_or_default();
+    Ok(errors)
 }

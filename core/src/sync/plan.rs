@@ -38,6 +38,9 @@ pub struct SyncPlan {
     /// Nothing changed in Drive or in the policies since a run that left every pair synced,
     /// so nothing was loaded and `pairs_in_scope` is empty.
     pub unchanged: bool,
+    /// The policies and destinations this plan was made from (saved after a clean run).
+    #[serde(skip)]
+    pub fingerprint: String,
 }
 
 impl SyncPlan {

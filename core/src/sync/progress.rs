@@ -79,6 +79,7 @@ impl ProgressReporter {
         self.send(SyncEvent::Progress(snapshot));
     }
 
+    /// What has been done so far (the run's summary counts what was copied from it).
     pub fn snapshot(&self) -> ProgressSnapshot {
         self.state.lock().map(|s| s.0.clone()).unwrap_or_default()
     }

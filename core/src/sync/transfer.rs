@@ -24,14 +24,6 @@ use super::SyncError;
 /// Batches are cut at this many staged bytes, so staging never holds much more.
 const BATCH_BYTES: u64 = 512 * 1024 * 1024;
 
-/// Counts of what this run did, per destination.
-#[derive(Debug, Default, Clone)]
-pub struct TransferTally {
-    pub bytes_downloaded: u64,
-    pub per_destination: BTreeMap<String, (u64, u64, u64, u64)>, // synced, failed, pending, bytes
-    pub errors: Vec<String>,
-}
-
 pub struct Transfer<'a> {
     pub db: &'a Database,
     pub storage: &'a StorageManager,
@@ -43,7 +35,8 @@ pub struct Transfer<'a> {
     pub run_id: i64,
     /// Destinations that failed the preflight check, with why.
     pub unreachable: HashMap<String, String>,
-    pub tally: Mutex<TransferTally>,
+    /// A sample of distinct errors met (what was copied is counted by `progress`).
+    pub errors: Mutex<Vec<String>>,
 }
 
 struct Staged {
@@ -103,7 +96,6 @@ impl Transfer<'_> {
                             p.files_downloaded += 1;
                             p.bytes_downloaded += downloaded.size;
                         });
-                        self.tally_mut(|t| t.bytes_downloaded += downloaded.size);
                         if downloaded.size >= self.sync.large_file_threshold {
                             self.flush(vec![(staged.file, downloaded)], &results_tx).await;
                             continue;
@@ -267,19 +259,6 @@ impl Transfer<'_> {
             }
         }
         self.db.record_file_results(&file.file_id, &updates).await?;
-        self.tally_mut(|t| {
-            for u in &updates {
-                let entry = t.per_destination.entry(u.destination.clone()).or_default();
-                match u.status {
-                    SyncStatus::Synced => {
-                        entry.0 += 1;
-                        entry.3 += u.size.unwrap_or(0).max(0) as u64;
-                    }
-                    SyncStatus::Failed => entry.1 += 1,
-                    SyncStatus::Pending => entry.2 += 1,
-                }
-            }
-        });
         self.progress.update(|p| {
             p.files_done += 1;
             for u in &updates {
@@ -297,18 +276,12 @@ impl Transfer<'_> {
         Ok(())
     }
 
-    fn tally_mut(&self, f: impl FnOnce(&mut TransferTally)) {
-        if let Ok(mut t) = self.tally.lock() {
-            f(&mut t);
-        }
-    }
-
     fn note_error(&self, error: &str) {
-        self.tally_mut(|t| {
-            if t.errors.len() < 20 && !t.errors.iter().any(|e| e == error) {
-                t.errors.push(error.to_string());
+        if let Ok(mut errors) = self.errors.lock() {
+            if errors.len() < 20 && !errors.iter().any(|e| e == error) {
+                errors.push(error.to_string());
             }
-        });
+        }
     }
 }
 
