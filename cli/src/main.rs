@@ -2,6 +2,7 @@
 //! and decides the exit status in one place:
 //! 0 done; 1 error (nothing changed); 2 usage; 3 a sync left failed or pending pairs.
 
+mod account;
 mod commands;
 mod demo;
 mod progress;
@@ -13,7 +14,7 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use fanout_core::config::Config;
 use fanout_core::engine::{default_config_path, default_data_dir};
-use fanout_core::secrets::{EnvSecrets, LayeredSecrets};
+use fanout_core::secrets::LayeredSecrets;
 use fanout_core::Engine;
 
 #[derive(Parser)]
@@ -56,6 +57,36 @@ enum Command {
     Files(FilesArgs),
     /// Back up a sample Drive to a local folder and a local S3 server, no account needed.
     Demo,
+    /// Sign in to Google, see who is signed in, or sign out.
+    #[command(subcommand)]
+    Auth(AuthCommand),
+    /// Store destination keys in the OS keychain (values are read from stdin, never arguments).
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AuthCommand {
+    /// Sign in with your browser (Google's desktop flow; the refresh token goes to the keychain).
+    Google {
+        /// Print the sign-in URL without trying to open a browser.
+        #[arg(long)]
+        no_browser: bool,
+    },
+    /// Who is signed in.
+    Status(JsonFlag),
+    /// Revoke Fanout's access at Google and delete the stored token.
+    Logout,
+}
+
+#[derive(Subcommand)]
+pub enum SecretCommand {
+    /// Store KEY's FIELD (e.g. `aws_s3 secret_access_key`); the value is read from stdin.
+    Set { key: String, field: String },
+    /// Delete KEY's FIELD from the keychain.
+    Clear { key: String, field: String },
+    /// Which secrets are stored (never their values).
+    Status(JsonFlag),
 }
 
 #[derive(Args)]
@@ -146,7 +177,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let config = load_config(cli.config.as_ref())?;
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
-    let secrets = Arc::new(LayeredSecrets(vec![Box::new(EnvSecrets)]));
+    let secrets = Arc::new(LayeredSecrets::keychain_then_env());
     let engine = Engine::open(config, &data_dir, secrets).await?;
     let code = match cli.command {
         Command::Destinations(args) => commands::destinations(&engine, args).await?,
@@ -158,6 +189,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,
+        Command::Auth(cmd) => account::auth(&engine, cmd).await?,
+        Command::Secret(cmd) => account::secret(&engine, cmd)?,
         Command::Demo => ExitCode::SUCCESS,
     };
     engine.close().await;

@@ -1,4 +1,6 @@
-//! Secrets never appear in the database, config, logs, output, or any process's command line.
+//! Secrets never appear in the database, config, logs, output, or any process's command line:
+//! destination keys and the Google sign-in live in the OS keychain, and reach rclone only
+//! through its environment.
 
 mod common;
 
@@ -45,9 +47,13 @@ async fn no_secret_reaches_a_file_a_log_an_output_or_a_command_line() {
         &[("aws_s3", "aws_s3"), ("backblaze_b2", "s3_compatible"), ("local", "local")],
     )
     .await;
+    sandbox.move_secrets_to_keychain().await;
+    let signed_in = sandbox.sign_in().await;
+    assert!(signed_in.status.success(), "{}", String::from_utf8_lossy(&signed_in.stderr));
     sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,backblaze_b2,local"]).await;
-    let secrets = sandbox.secrets();
-    assert!(secrets.len() >= 5);
+    let mut secrets = sandbox.secrets();
+    secrets.push(sandbox.keychain_value("google", "refresh_token").expect("signed in"));
+    assert!(secrets.len() >= 6);
 
     // Output goes to files: a pipe nobody drains would stall the run.
     let stdout_path = sandbox.dir.path().join("sync.stdout");
@@ -80,6 +86,9 @@ async fn no_secret_reaches_a_file_a_log_an_output_or_a_command_line() {
         stderr: std::fs::read(&stderr_path).unwrap(),
     };
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    // Every access token Google handed out during the run is a secret too.
+    secrets.extend(sandbox.drive.state().tokens.iter().filter(|t| t.starts_with("ya29.")).cloned());
+    assert!(secrets.iter().any(|t| t.starts_with("ya29.")), "the run used a refreshed access token");
 
     let daemons: Vec<&String> =
         seen.values().filter(|(ppid, c)| *ppid == fanout_pid && c.contains(" rcd")).map(|(_, c)| c).collect();
@@ -107,6 +116,8 @@ async fn no_secret_reaches_a_file_a_log_an_output_or_a_command_line() {
     {
         texts.push((format!("fanout {other:?}"), sandbox.fanout_ok(other).await.into_bytes()));
     }
+    texts.push(("fanout auth google (output)".to_string(), signed_in.stdout.clone()));
+    texts.push(("fanout auth google (log)".to_string(), signed_in.stderr.clone()));
     for (name, bytes) in &texts {
         let text = String::from_utf8_lossy(bytes);
         for secret in &secrets {

@@ -5,6 +5,7 @@
 //! per-destination results → `file_destinations`. The desktop shell and the CLI are thin
 //! callers of [`engine::Engine`].
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod drive;

@@ -9,14 +9,78 @@ use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("the secret store is unavailable: {0}")]
+    #[error(
+        "the OS keychain is unavailable ({0}); start a Secret Service (GNOME Keyring or KWallet), \
+         or give secrets through FANOUT_<KEY>_<FIELD> environment variables"
+    )]
     Unavailable(String),
+    #[error("this secret store cannot be written; store secrets in the OS keychain instead")]
+    ReadOnly,
+    #[error("an empty value cannot be stored as a secret")]
+    Empty,
 }
 
 /// A source of secrets, addressed by owner (a destination key, or `google`) and field
-/// (`access_key_id`, `secret_access_key`, `access_token`, ...).
+/// (`access_key_id`, `secret_access_key`, `refresh_token`, ...).
 pub trait SecretStore: Send + Sync {
     fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError>;
+
+    fn set(&self, _owner: &str, _field: &str, _value: &str) -> Result<(), SecretError> {
+        Err(SecretError::ReadOnly)
+    }
+
+    /// Removes a secret; removing one that is not there is not an error.
+    fn delete(&self, _owner: &str, _field: &str) -> Result<(), SecretError> {
+        Err(SecretError::ReadOnly)
+    }
+}
+
+/// Secrets in the OS keychain (Secret Service on Linux, Keychain on macOS, Credential
+/// Manager on Windows), one entry per owner and field under one service name.
+#[derive(Debug, Clone)]
+pub struct KeychainSecrets {
+    service: String,
+}
+
+impl KeychainSecrets {
+    /// The service name entries are filed under; `FANOUT_KEYCHAIN_SERVICE` overrides it so
+    /// tests and second profiles never touch a person's real entries.
+    pub fn from_env() -> Self {
+        let service = std::env::var("FANOUT_KEYCHAIN_SERVICE").ok().filter(|s| !s.is_empty());
+        Self { service: service.unwrap_or_else(|| "Fanout".to_string()) }
+    }
+
+    fn entry(&self, owner: &str, field: &str) -> Result<keyring::Entry, SecretError> {
+        keyring::Entry::new(&self.service, &format!("{owner}/{field}")).map_err(keychain_error)
+    }
+}
+
+fn keychain_error(error: keyring::Error) -> SecretError {
+    SecretError::Unavailable(error.to_string())
+}
+
+impl SecretStore for KeychainSecrets {
+    fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError> {
+        match self.entry(owner, field)?.get_password() {
+            Ok(value) => Ok(Some(value)),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
+
+    fn set(&self, owner: &str, field: &str, value: &str) -> Result<(), SecretError> {
+        if value.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        self.entry(owner, field)?.set_password(value).map_err(keychain_error)
+    }
+
+    fn delete(&self, owner: &str, field: &str) -> Result<(), SecretError> {
+        match self.entry(owner, field)?.delete_credential() {
+            Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
+            Err(e) => Err(keychain_error(e)),
+        }
+    }
 }
 
 /// Secrets from the process environment.
@@ -71,19 +135,61 @@ impl SecretStore for MemorySecrets {
         let values = self.values.lock().map_err(|_| SecretError::Unavailable("in-memory store poisoned".into()))?;
         Ok(values.get(&(owner.to_string(), field.to_string())).cloned())
     }
+
+    fn set(&self, owner: &str, field: &str, value: &str) -> Result<(), SecretError> {
+        if value.is_empty() {
+            return Err(SecretError::Empty);
+        }
+        MemorySecrets::set(self, owner, field, value);
+        Ok(())
+    }
+
+    fn delete(&self, owner: &str, field: &str) -> Result<(), SecretError> {
+        let mut values = self.values.lock().map_err(|_| SecretError::Unavailable("in-memory store poisoned".into()))?;
+        values.remove(&(owner.to_string(), field.to_string()));
+        Ok(())
+    }
 }
 
-/// Looks in each store in turn and returns the first secret found.
+/// Looks in each store in turn and returns the first secret found; writes go to the first.
+///
+/// A store that is unavailable (no keychain on a headless machine) is skipped when reading,
+/// so the environment keeps working as the fallback; writing to it reports why it failed.
 pub struct LayeredSecrets(pub Vec<Box<dyn SecretStore>>);
+
+impl LayeredSecrets {
+    /// The desktop and CLI default: the OS keychain, then the environment.
+    pub fn keychain_then_env() -> Self {
+        Self(vec![Box::new(KeychainSecrets::from_env()), Box::new(EnvSecrets)])
+    }
+}
 
 impl SecretStore for LayeredSecrets {
     fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError> {
+        let mut unavailable = None;
         for store in &self.0 {
-            if let Some(value) = store.get(owner, field)? {
-                return Ok(Some(value));
+            match store.get(owner, field) {
+                Ok(Some(value)) => return Ok(Some(value)),
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::debug!(error = %e, "secret store skipped");
+                    unavailable = Some(e);
+                }
             }
         }
-        Ok(None)
+        match unavailable {
+            // Nothing found anywhere and a store could not be asked: say why.
+            Some(e) if self.0.len() == 1 => Err(e),
+            _ => Ok(None),
+        }
+    }
+
+    fn set(&self, owner: &str, field: &str, value: &str) -> Result<(), SecretError> {
+        self.0.first().ok_or(SecretError::ReadOnly)?.set(owner, field, value)
+    }
+
+    fn delete(&self, owner: &str, field: &str) -> Result<(), SecretError> {
+        self.0.first().ok_or(SecretError::ReadOnly)?.delete(owner, field)
     }
 }
 

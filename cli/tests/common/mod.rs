@@ -3,7 +3,9 @@
 //! Each test gets a sandbox directory with: a fake Google Drive (in-process, on 127.0.0.1)
 //! serving a generated tree, one real S3 server (`rclone serve s3`) per bucket destination, a
 //! local-folder destination, a config.yaml pointing at all of them, and a data directory.
-//! Secrets reach the `fanout` binary through environment variables only.
+//! Secrets reach the `fanout` binary through environment variables, or, once a test calls
+//! [`Sandbox::move_secrets_to_keychain`], through the OS keychain alone (under a service name
+//! of the sandbox's own, so tests never see each other's entries or a person's real ones).
 
 #![allow(dead_code)] // each test binary uses a different part of these fixtures
 
@@ -36,6 +38,8 @@ pub struct Sandbox {
     pub dests: BTreeMap<String, Dest>,
     pub config_path: PathBuf,
     pub data_dir: PathBuf,
+    pub keychain_service: String,
+    secrets_in_env: std::sync::atomic::AtomicBool,
 }
 
 /// Destination key → type in config.yaml. Every bucket destination is a real S3 server.
@@ -53,7 +57,14 @@ impl Sandbox {
             p
         });
         let drive = FakeGoogle::serve_dir(drive_root, manifest_path.as_deref(), 0).await.unwrap();
-        let mut yaml = format!("google:\n  drive_url: {}\ndestinations:\n", drive.drive_url());
+        let (auth, token, revoke) = drive.oauth_urls();
+        let mut yaml = format!(
+            "google:\n  client_id: {}\n  client_secret: {}\n  auth_url: {auth}\n  token_url: {token}\n  \
+             revoke_url: {revoke}\n  drive_url: {}\ndestinations:\n",
+            fanout_testkit::fake_google::oauth::CLIENT_ID,
+            fanout_testkit::fake_google::oauth::CLIENT_SECRET,
+            drive.drive_url()
+        );
         let mut map = BTreeMap::new();
         for (key, kind) in dests {
             if *kind == "local" {
@@ -73,11 +84,78 @@ impl Sandbox {
         let config_path = dir.path().join("config.yaml");
         std::fs::write(&config_path, yaml).unwrap();
         let data_dir = dir.path().join("data");
-        Sandbox { dir, drive, dests: map, config_path, data_dir }
+        let keychain_service = format!("fanout-test-{}", dir.path().file_name().unwrap().to_string_lossy());
+        Sandbox {
+            dir,
+            drive,
+            dests: map,
+            config_path,
+            data_dir,
+            keychain_service,
+            secrets_in_env: std::sync::atomic::AtomicBool::new(true),
+        }
+    }
+
+    /// Stores every destination key in the keychain with `fanout secret set` (value on stdin)
+    /// and stops passing secrets through the environment.
+    pub async fn move_secrets_to_keychain(&self) {
+        for (key, dest) in &self.dests {
+            if let Dest::S3 { server, .. } = dest {
+                for (field, value) in [("access_key_id", &server.access_key), ("secret_access_key", &server.secret_key)]
+                {
+                    let out = self.fanout_with_stdin(&["secret", "set", key, field], value).await;
+                    assert!(out.status.success(), "secret set: {}", String::from_utf8_lossy(&out.stderr));
+                }
+            }
+        }
+        self.secrets_in_env.store(false, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Runs `fanout ARGS` with `input` on its stdin.
+    pub async fn fanout_with_stdin(&self, args: &[&str], input: &str) -> Output {
+        run_with_stdin(self.command(args), input).await
+    }
+
+    /// Runs `fanout auth google --no-browser`, playing the browser: the printed consent URL is
+    /// followed through the fake's redirect to Fanout's loopback listener.
+    pub async fn sign_in(&self) -> Output {
+        use std::io::BufRead;
+        let mut cmd = self.command(&["auth", "google", "--no-browser"]);
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (url, rest) = tokio::task::spawn_blocking(move || {
+            let mut lines = std::io::BufReader::new(stdout).lines();
+            let url = lines.by_ref().map_while(Result::ok).find(|l| l.starts_with("http")).expect("a sign-in URL");
+            (url, lines)
+        })
+        .await
+        .unwrap();
+        let _ = reqwest::get(&url).await;
+        tokio::task::spawn_blocking(move || {
+            let after: Vec<String> = rest.map_while(Result::ok).collect();
+            let mut output = child.wait_with_output().unwrap();
+            output.stdout = format!("{url}\n{}\n", after.join("\n")).into_bytes();
+            output
+        })
+        .await
+        .unwrap()
+    }
+
+    /// What the keychain holds for this sandbox's `owner/field`, read with `secret-tool`.
+    pub fn keychain_value(&self, owner: &str, field: &str) -> Option<String> {
+        let out = std::process::Command::new("secret-tool")
+            .args(["lookup", "service", &self.keychain_service, "username", &format!("{owner}/{field}")])
+            .output()
+            .expect("secret-tool (libsecret-tools) is installed by scripts/setup");
+        out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned()).filter(|v| !v.is_empty())
     }
 
     /// The environment that carries every secret to `fanout`.
     pub fn secret_env(&self) -> Vec<(String, String)> {
+        if !self.secrets_in_env.load(std::sync::atomic::Ordering::SeqCst) {
+            return Vec::new();
+        }
         let mut env = vec![("FANOUT_GOOGLE_ACCESS_TOKEN".to_string(), DEFAULT_TOKEN.to_string())];
         for (key, dest) in &self.dests {
             if let Dest::S3 { server, .. } = dest {
@@ -89,8 +167,15 @@ impl Sandbox {
         env
     }
 
+    /// Every secret value the sandbox knows, wherever it is kept now.
     pub fn secrets(&self) -> Vec<String> {
-        self.secret_env().into_iter().map(|(_, v)| v).collect()
+        let mut values = vec![DEFAULT_TOKEN.to_string()];
+        for dest in self.dests.values() {
+            if let Dest::S3 { server, .. } = dest {
+                values.extend([server.access_key.clone(), server.secret_key.clone()]);
+            }
+        }
+        values
     }
 
     pub fn command(&self, args: &[&str]) -> std::process::Command {
@@ -110,7 +195,8 @@ impl Sandbox {
         ] {
             cmd.env_remove(var);
         }
-        cmd.envs(self.secret_env()).env_remove("FANOUT_LOG");
+        cmd.env_remove("FANOUT_GOOGLE_ACCESS_TOKEN");
+        cmd.envs(self.secret_env()).env_remove("FANOUT_LOG").env("FANOUT_KEYCHAIN_SERVICE", &self.keychain_service);
         cmd
     }
 
@@ -179,6 +265,20 @@ impl Sandbox {
 /// Runs a command off the async runtime (the fake Drive keeps serving meanwhile).
 pub async fn run(mut cmd: std::process::Command) -> Output {
     tokio::task::spawn_blocking(move || cmd.output().unwrap()).await.unwrap()
+}
+
+/// Like [`run`], with `input` written to the command's stdin.
+pub async fn run_with_stdin(mut cmd: std::process::Command, input: &str) -> Output {
+    use std::io::Write;
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let input = input.to_string();
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    })
+    .await
+    .unwrap()
 }
 
 fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {

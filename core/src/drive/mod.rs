@@ -7,6 +7,7 @@
 pub mod naming;
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -14,6 +15,8 @@ use md5::{Digest, Md5};
 use serde::Deserialize;
 use sha1::Sha1;
 use tokio::io::AsyncWriteExt;
+
+use crate::auth::{AuthError, TokenSource};
 
 pub const FOLDER_MIME: &str = "application/vnd.google-apps.folder";
 pub const SHORTCUT_MIME: &str = "application/vnd.google-apps.shortcut";
@@ -29,6 +32,8 @@ const PARENTS_PER_QUERY: usize = 50;
 pub enum DriveError {
     #[error("Google rejected the access token (401); sign in to Google again")]
     Unauthorized,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("Drive file `{0}` was not found (deleted, or no longer shared with you)")]
     NotFound(String),
     #[error("Drive refused the request ({status} {reason}): {message}")]
@@ -47,7 +52,7 @@ impl DriveError {
     /// Whether trying the same request again later can help.
     pub fn is_transient(&self) -> bool {
         match self {
-            DriveError::Network(_) => true,
+            DriveError::Network(_) | DriveError::Auth(AuthError::Network(_)) => true,
             DriveError::Api { status, reason, .. } => {
                 *status == 429
                     || *status >= 500
@@ -200,7 +205,7 @@ impl Default for Backoff {
 pub struct DriveClient {
     http: reqwest::Client,
     base: String,
-    access_token: String,
+    tokens: Arc<TokenSource>,
     backoff: Backoff,
 }
 
@@ -211,7 +216,7 @@ impl std::fmt::Debug for DriveClient {
 }
 
 impl DriveClient {
-    pub fn new(base_url: &str, access_token: &str) -> Result<Self, DriveError> {
+    pub fn new(base_url: &str, tokens: Arc<TokenSource>) -> Result<Self, DriveError> {
         let http = reqwest::Client::builder()
             .http1_only()
             .tcp_nodelay(true)
@@ -219,12 +224,7 @@ impl DriveClient {
             .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| DriveError::Network(e.to_string()))?;
-        Ok(Self {
-            http,
-            base: base_url.trim_end_matches('/').to_string(),
-            access_token: access_token.to_string(),
-            backoff: Backoff::default(),
-        })
+        Ok(Self { http, base: base_url.trim_end_matches('/').to_string(), tokens, backoff: Backoff::default() })
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
@@ -241,14 +241,28 @@ impl DriveClient {
     ) -> Result<reqwest::Response, DriveError> {
         let url = format!("{}{}", self.base, path);
         let mut attempt = 0;
+        let mut token = self.tokens.access_token().await?;
+        let mut renewed = false;
         loop {
             attempt += 1;
-            let mut request = self.http.get(&url).query(query).bearer_auth(&self.access_token);
+            let mut request = self.http.get(&url).query(query).bearer_auth(&token);
             if let Some(from) = range_from {
                 request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
             }
             let (error, retry_after) = match request.send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
+                // An expired access token: refresh it once and replay the same request.
+                Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed => {
+                    renewed = true;
+                    match self.tokens.renew(&token).await? {
+                        Some(fresh) => {
+                            token = fresh;
+                            attempt -= 1;
+                            continue;
+                        }
+                        None => return Err(DriveError::Unauthorized),
+                    }
+                }
                 Ok(response) => {
                     let retry_after = response
                         .headers()
@@ -283,6 +297,21 @@ impl DriveClient {
     ) -> Result<T, DriveError> {
         let response = self.get(path, query, None).await?;
         response.json().await.map_err(|e| DriveError::BadResponse(e.to_string()))
+    }
+
+    /// The signed-in account's email address.
+    pub async fn account_email(&self) -> Result<String, DriveError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct User {
+            email_address: String,
+        }
+        #[derive(Deserialize)]
+        struct About {
+            user: User,
+        }
+        let about: About = self.get_json("/about", &[("fields", "user(emailAddress)")]).await?;
+        Ok(about.user.email_address)
     }
 
     /// The ID behind the `root` alias (My Drive).

@@ -10,9 +10,10 @@ use futures::StreamExt;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::AuthError;
 use crate::config::SyncConfig;
 use crate::db::{Database, PairUpdate, SyncStatus};
-use crate::drive::{Downloaded, DriveClient};
+use crate::drive::{Downloaded, DriveClient, DriveError};
 use crate::rclone::RcloneError;
 use crate::storage::providers::HashKind;
 use crate::storage::{StorageError, StorageManager};
@@ -41,7 +42,21 @@ pub struct Transfer<'a> {
 
 struct Staged {
     file: PlannedFile,
-    result: Result<Downloaded, String>,
+    result: Result<Downloaded, FetchError>,
+}
+
+enum FetchError {
+    /// This file could not be fetched; the others can.
+    File(String),
+    /// Nothing more can be fetched (the Google sign-in is gone): the run stops.
+    Fatal(DriveError),
+}
+
+impl DriveError {
+    /// Errors after which no other Drive request can succeed either.
+    fn ends_the_run(&self) -> bool {
+        matches!(self, DriveError::Unauthorized | DriveError::Auth(AuthError::SignInAgain | AuthError::NotConfigured))
+    }
 }
 
 impl Transfer<'_> {
@@ -56,12 +71,16 @@ impl Transfer<'_> {
         }
 
         let (tx, mut rx) = mpsc::channel::<Staged>(self.sync.batch_files.max(1));
+        // Stops the downloads on a user cancel, or when Drive can no longer be read at all.
+        let stop_downloads = self.cancel.child_token();
+        let fatal_slot: Mutex<Option<DriveError>> = Mutex::new(None);
+        let (fatal, stop) = (&fatal_slot, &stop_downloads);
         let producer = tokio::spawn(download_all(
             self.drive.clone(),
             self.staging.clone(),
             fetch,
             self.sync.download_concurrency,
-            self.cancel.clone(),
+            stop_downloads.clone(),
             tx,
         ));
 
@@ -84,7 +103,15 @@ impl Transfer<'_> {
                     break;
                 }
                 match staged.result {
-                    Err(error) => {
+                    Err(FetchError::Fatal(error)) => {
+                        // The file stays as it was (pending); the run ends with this error.
+                        if let Ok(mut fatal) = fatal.lock() {
+                            fatal.get_or_insert(error);
+                        }
+                        stop.cancel();
+                        break;
+                    }
+                    Err(FetchError::File(error)) => {
                         self.note_error(&error);
                         let reason = format!("download from Drive failed: {error}");
                         let updates =
@@ -118,7 +145,11 @@ impl Transfer<'_> {
         let ((), recorded) = tokio::join!(uploader, recorder);
         let _ = producer.await;
         let _ = tokio::fs::remove_dir_all(&self.staging).await;
-        recorded
+        recorded?;
+        match fatal_slot.into_inner().ok().flatten() {
+            Some(error) => Err(error.into()),
+            None => Ok(()),
+        }
     }
 
     /// Uploads a batch to every destination it needs and verifies it; the results go to the
@@ -336,10 +367,12 @@ async fn download_all(
 /// changed since the listing and the new md5 matches, the new version is what gets backed up
 /// (`file` is updated). Otherwise it is downloaded once more, and if it still does not match
 /// the file fails and its bytes are removed, so they reach no destination.
-async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) -> Result<Downloaded, String> {
+async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) -> Result<Downloaded, FetchError> {
     let target = staging.join(&file.remote_path);
     if let Some(parent) = target.parent() {
-        tokio::fs::create_dir_all(parent).await.map_err(|e| format!("cannot create staging folder: {e}"))?;
+        tokio::fs::create_dir_all(parent)
+            .await
+            .map_err(|e| FetchError::File(format!("cannot create staging folder: {e}")))?;
     }
     let mut last_error = String::new();
     for _attempt in 0..2 {
@@ -351,7 +384,7 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) 
             Ok(d) => d,
             Err(e) => {
                 let _ = tokio::fs::remove_file(&target).await;
-                return Err(e.to_string());
+                return Err(if e.ends_the_run() { FetchError::Fatal(e) } else { FetchError::File(e.to_string()) });
             }
         };
         let Some(expected) = file.md5.clone() else { return Ok(downloaded) };
@@ -373,5 +406,5 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) 
         );
     }
     let _ = tokio::fs::remove_file(&target).await;
-    Err(last_error)
+    Err(FetchError::File(last_error))
 }

@@ -6,6 +6,7 @@
 //! so tests can prove what the client did, and faults can be injected per route or file.
 
 mod fields;
+pub mod oauth;
 mod query;
 mod routes;
 pub mod store;
@@ -63,6 +64,9 @@ pub enum FaultAction {
     TruncateAfter { bytes: u64 },
     /// Wait this long before answering (then answer normally).
     Latency { ms: u64 },
+    /// Every issued access token expires just before this request is checked, as if an hour
+    /// had passed mid-run: the request itself gets 401.
+    ExpireTokens,
 }
 
 #[derive(Debug)]
@@ -74,6 +78,7 @@ pub struct State {
     pub bytes_served: u64,
     pub base_url: String,
     pub started: std::time::Instant,
+    pub oauth: oauth::OAuthState,
 }
 
 /// A running fake Google server; stopped when dropped.
@@ -107,6 +112,7 @@ impl FakeGoogle {
             bytes_served: 0,
             base_url: format!("http://{addr}"),
             started: std::time::Instant::now(),
+            oauth: oauth::OAuthState::default(),
         }));
         let (tx, rx) = oneshot::channel();
         let app = routes::router(state.clone());
@@ -169,6 +175,31 @@ impl FakeGoogle {
 
     pub fn add_file(&self, parent_id: &str, name: &str, bytes: impl Into<Bytes>) -> String {
         self.state().store.add_file(parent_id, name, bytes.into())
+    }
+
+    /// The OAuth endpoints' base URLs, as `google.auth_url`, `token_url` and `revoke_url`.
+    pub fn oauth_urls(&self) -> (String, String, String) {
+        let base = self.base_url();
+        (format!("{base}/o/oauth2/v2/auth"), format!("{base}/token"), format!("{base}/revoke"))
+    }
+
+    /// Changes how the sign-in endpoints behave from now on.
+    pub fn set_oauth_knobs(&self, knobs: oauth::OAuthKnobs) {
+        self.state().oauth.knobs = knobs;
+    }
+
+    /// Every access token issued so far stops working, as if an hour had passed.
+    pub fn expire_access_tokens(&self) {
+        oauth::expire_access_tokens(&mut self.state());
+    }
+
+    /// How many refresh-token grants the token endpoint answered.
+    pub fn refresh_count(&self) -> u32 {
+        self.state().oauth.refreshes
+    }
+
+    pub fn is_live_refresh_token(&self, token: &str) -> bool {
+        self.state().oauth.is_live_refresh_token(token)
     }
 
     /// Runs a mutation on the Drive's state (each mutation appends to the change log).

@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
 use super::store::{export_formats, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
-use super::{fields, query, Fault, FaultAction, RequestRecord, State};
+use super::{fields, oauth, query, Fault, FaultAction, RequestRecord, State};
 
 type Shared = Arc<Mutex<State>>;
 
@@ -72,6 +72,9 @@ async fn dispatch(
         ("GET", ["drive", "v3", "files", id, "export"]) => ("files.export", Some(id.to_string())),
         ("GET", ["drive", "v3", "changes", "startPageToken"]) => ("changes.getStartPageToken", None),
         ("GET", ["drive", "v3", "changes"]) => ("changes.list", None),
+        ("GET", ["o", "oauth2", "v2", "auth"]) => ("oauth.authorize", None),
+        ("POST", ["token"]) => ("oauth.token", None),
+        ("POST", ["revoke"]) => ("oauth.revoke", None),
         _ => ("unknown", None),
     };
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string);
@@ -80,7 +83,11 @@ async fn dispatch(
     if let Some(Fault { action: FaultAction::Latency { ms }, .. }) = &fault {
         tokio::time::sleep(std::time::Duration::from_millis(*ms)).await;
     }
-    let response = match (&fault, authorized(&state, &headers)) {
+    if let Some(Fault { action: FaultAction::ExpireTokens, .. }) = &fault {
+        oauth::expire_access_tokens(&mut lock(&state));
+    }
+    let signing_in = route.starts_with("oauth.");
+    let response = match (&fault, signing_in || authorized(&state, &headers)) {
         (_, false) if route != "unknown" => {
             drive_error(401, "authError", "Invalid Credentials", Some(("header", "Authorization")))
         }
@@ -103,6 +110,9 @@ async fn dispatch(
             "files.export" => export(&state, file_id.as_deref().unwrap_or_default(), &query, fault.map(|f| f.action)),
             "changes.getStartPageToken" => start_page_token(&state),
             "changes.list" => changes(&state, &query),
+            "oauth.authorize" => oauth::authorize(&mut lock(&state), &query),
+            "oauth.token" => oauth::token(&mut lock(&state), &headers, &body),
+            "oauth.revoke" => oauth::revoke(&mut lock(&state), &query, &body),
             _ => drive_error(404, "notFound", "Not Found", None),
         },
     };
@@ -174,10 +184,13 @@ fn about(state: &Shared, query: &[(String, String)]) -> Response {
             (mime, json!(list))
         })
         .collect();
-    let used: u64 = lock(state).store.files.values().map(|f| f.size).sum();
+    let (used, email): (u64, String) = {
+        let s = lock(state);
+        (s.store.files.values().map(|f| f.size).sum(), s.oauth.user_email.clone())
+    };
     json_response(mask.apply(&json!({
         "kind": "drive#about",
-        "user": { "kind": "drive#user", "displayName": "Demo User", "emailAddress": "demo@example.com", "me": true },
+        "user": { "kind": "drive#user", "displayName": "Demo User", "emailAddress": email, "me": true },
         "storageQuota": { "limit": "16106127360", "usage": used.to_string() },
         "exportFormats": formats,
     })))

@@ -1,8 +1,13 @@
 //! The one API every caller uses: the CLI, the desktop shell and the tests.
 
+mod account;
+
+pub use account::{GoogleStatus, SecretStatus};
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use crate::auth::{AuthError, TokenSource};
 use crate::config::{Config, ConfigError};
 use crate::db::{Database, DbError, DestinationStats, FilePage, FileQuery, RunRecord};
 use crate::drive::{DriveClient, DriveError, DriveFile};
@@ -31,6 +36,12 @@ pub enum EngineError {
     Secret(#[from] SecretError),
     #[error(transparent)]
     Rclone(#[from] RcloneError),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error("`{0}` is not a configured destination (see `fanout destinations`)")]
+    UnknownDestination(String),
+    #[error("`{field}` is not a secret of `{owner}`; its secrets are: {expected}")]
+    UnknownSecretField { owner: String, field: String, expected: String },
     #[error("not signed in to Google: run `fanout auth google` (or set FANOUT_GOOGLE_ACCESS_TOKEN)")]
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
@@ -47,6 +58,8 @@ pub struct Engine {
     db: Database,
     data_dir: PathBuf,
     secrets: Arc<dyn SecretStore>,
+    /// Drive's access tokens, shared by every client so a refresh happens once.
+    tokens: std::sync::Mutex<Option<Arc<TokenSource>>>,
 }
 
 impl Engine {
@@ -55,7 +68,7 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| EngineError::DataDir { path: data_dir.to_path_buf(), source })?;
         let db = Database::open(&data_dir.join("fanout.db")).await?;
-        Ok(Self { config, db, data_dir: data_dir.to_path_buf(), secrets })
+        Ok(Self { config, db, data_dir: data_dir.to_path_buf(), secrets, tokens: Default::default() })
     }
 
     pub fn db(&self) -> &Database {
@@ -66,14 +79,18 @@ impl Engine {
         &self.data_dir
     }
 
-    /// A Drive client signed in with the stored access token.
+    /// A Drive client signed in as the stored Google account.
     pub fn drive(&self) -> Result<DriveClient, EngineError> {
-        let token = self.secrets.get("google", "access_token")?.ok_or(EngineError::NotSignedIn)?;
+        let tokens = self.token_source()?;
+        self.drive_with(tokens)
+    }
+
+    fn drive_with(&self, tokens: Arc<TokenSource>) -> Result<DriveClient, EngineError> {
         let backoff = crate::drive::Backoff {
             base: std::time::Duration::from_millis(self.config.google.retry_base_ms),
             ..Default::default()
         };
-        Ok(DriveClient::new(&self.config.google.drive_url, &token)?.with_backoff(backoff))
+        Ok(DriveClient::new(&self.config.google.drive_url, tokens)?.with_backoff(backoff))
     }
 
     fn rclone_binary(&self) -> Result<PathBuf, EngineError> {
