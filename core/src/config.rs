@@ -157,6 +157,7 @@ pub const EXPORT_CHOICES: &[(&str, &[&str])] = &[
     ("spreadsheet", &["xlsx", "ods", "pdf"]),
     ("presentation", &["pptx", "odp", "pdf"]),
     ("drawing", &["svg", "png", "pdf", "jpg"]),
+    ("script", &["json"]),
 ];
 
 impl Config {
@@ -206,11 +207,16 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
     }
 
     let s = raw.sync;
-    let mut export_formats: BTreeMap<String, String> =
-        [("document", "docx"), ("spreadsheet", "xlsx"), ("presentation", "pptx"), ("drawing", "svg")]
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+    let mut export_formats: BTreeMap<String, String> = [
+        ("document", "docx"),
+        ("spreadsheet", "xlsx"),
+        ("presentation", "pptx"),
+        ("drawing", "svg"),
+        ("script", "json"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
     for (kind, ext) in s.export_formats {
         let field = format!("sync.export_formats.{kind}");
         let Some((_, choices)) = EXPORT_CHOICES.iter().find(|(k, _)| *k == kind) else {

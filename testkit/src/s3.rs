@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
@@ -26,6 +26,22 @@ pub struct S3Server {
 
 fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// A free port below Linux's ephemeral range (32768+), where port-0 binds never land: a
+/// stopped server's port stays available for its `resume`, even while other tests run.
+fn server_port() -> std::io::Result<u16> {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let seed = std::process::id() as usize * 7919
+        + std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0)
+            as usize;
+    for _ in 0..200 {
+        let port = 20_000 + (seed + NEXT.fetch_add(1, Ordering::SeqCst) * 104_729) % 12_000;
+        if std::net::TcpListener::bind(("127.0.0.1", port as u16)).is_ok() {
+            return Ok(port as u16);
+        }
+    }
+    free_port()
 }
 
 /// A POST with a JSON body and basic auth, answered with (status, body).
@@ -59,7 +75,7 @@ impl S3Server {
         let mut server = Self {
             rclone: rclone.to_path_buf(),
             dir: dir.to_path_buf(),
-            port: free_port()?,
+            port: server_port()?,
             access_key: format!("FANOUTTEST{n:04}{}", nanos % 100_000),
             secret_key: format!("secret-{n}-{nanos:x}-{}", std::process::id()),
             child: None,
@@ -113,6 +129,10 @@ impl S3Server {
         loop {
             match post(rc_port, "serve/start", &rc_auth, &request) {
                 Ok((200, _)) => break,
+                // The old listener may take a moment to let go of the port.
+                Ok((_, body)) if body.contains("address already in use") && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(200))
+                }
                 Ok((status, body)) if status != 0 => {
                     bail!("rclone serve s3 did not start ({status}): {body}")
                 }

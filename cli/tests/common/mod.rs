@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use fanout_testkit::fake_b2::FakeB2;
 use fanout_testkit::fake_google::store::{Content, FileEntry, FOLDER, ROOT_ID, SHORTCUT};
 use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
 use fanout_testkit::s3::S3Server;
@@ -26,9 +27,11 @@ pub fn md5_hex(bytes: &[u8]) -> String {
     hex::encode(Md5::digest(bytes))
 }
 
-/// A destination in the sandbox: an S3 server (with its bucket) or a local folder.
+/// A destination in the sandbox: an S3 server (with its bucket), a fake Backblaze B2 (native
+/// API), or a local folder.
 pub enum Dest {
     S3 { server: S3Server, bucket: String },
+    B2 { server: FakeB2, bucket: String, key_id: String, app_key: String },
     Local { path: PathBuf },
 }
 
@@ -71,6 +74,18 @@ impl Sandbox {
                 let path = dir.path().join(format!("dest-{key}"));
                 yaml += &format!("  {key}:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
                 map.insert(key.to_string(), Dest::Local { path });
+            } else if *kind == "backblaze_b2" {
+                let bucket = format!("bucket-{}", key.replace('_', "-"));
+                let (key_id, app_key) =
+                    (format!("0051{key}keyid"), format!("K005{}appkey", dir.path().display().to_string().len()));
+                let server = FakeB2::start(&dir.path().join(format!("b2-{key}")), &key_id, &app_key, &[&bucket], 0)
+                    .await
+                    .unwrap();
+                yaml += &format!(
+                    "  {key}:\n    type: backblaze_b2\n    enabled: true\n    bucket: {bucket}\n    endpoint: {}\n",
+                    server.base_url()
+                );
+                map.insert(key.to_string(), Dest::B2 { server, bucket, key_id, app_key });
             } else {
                 let bucket = format!("bucket-{}", key.replace('_', "-"));
                 let server = S3Server::start(&rclone(), &dir.path().join(format!("s3-{key}")), &[&bucket]).unwrap();
@@ -157,23 +172,31 @@ impl Sandbox {
             return Vec::new();
         }
         let mut env = vec![("FANOUT_GOOGLE_ACCESS_TOKEN".to_string(), DEFAULT_TOKEN.to_string())];
-        for (key, dest) in &self.dests {
-            if let Dest::S3 { server, .. } = dest {
-                let upper = key.to_uppercase();
-                env.push((format!("FANOUT_{upper}_ACCESS_KEY_ID"), server.access_key.clone()));
-                env.push((format!("FANOUT_{upper}_SECRET_ACCESS_KEY"), server.secret_key.clone()));
-            }
+        for (key, (id, secret)) in self.dest_keys() {
+            let upper = key.to_uppercase();
+            env.push((format!("FANOUT_{upper}_ACCESS_KEY_ID"), id));
+            env.push((format!("FANOUT_{upper}_SECRET_ACCESS_KEY"), secret));
         }
         env
+    }
+
+    /// Each keyed destination's (key ID, secret key).
+    pub fn dest_keys(&self) -> Vec<(String, (String, String))> {
+        self.dests
+            .iter()
+            .filter_map(|(key, dest)| match dest {
+                Dest::S3 { server, .. } => Some((key.clone(), (server.access_key.clone(), server.secret_key.clone()))),
+                Dest::B2 { key_id, app_key, .. } => Some((key.clone(), (key_id.clone(), app_key.clone()))),
+                Dest::Local { .. } => None,
+            })
+            .collect()
     }
 
     /// Every secret value the sandbox knows, wherever it is kept now.
     pub fn secrets(&self) -> Vec<String> {
         let mut values = vec![DEFAULT_TOKEN.to_string()];
-        for dest in self.dests.values() {
-            if let Dest::S3 { server, .. } = dest {
-                values.extend([server.access_key.clone(), server.secret_key.clone()]);
-            }
+        for (_, (id, secret)) in self.dest_keys() {
+            values.extend([id, secret]);
         }
         values
     }
@@ -230,11 +253,19 @@ impl Sandbox {
         match &self.dests[key] {
             Dest::S3 { server, bucket } => server.dir.join(bucket),
             Dest::Local { path } => path.clone(),
+            Dest::B2 { .. } => panic!("{key} keeps its objects inside the fake B2"),
         }
     }
 
     /// Every object at a destination: relative path → bytes, read from the server's storage.
     pub fn objects(&self, key: &str) -> BTreeMap<String, Vec<u8>> {
+        if let Dest::B2 { server, bucket, .. } = &self.dests[key] {
+            return server
+                .object_names(bucket)
+                .into_iter()
+                .filter_map(|name| server.object(bucket, &name).map(|bytes| (name, bytes)))
+                .collect();
+        }
         let root = self.storage_root(key);
         let mut out = BTreeMap::new();
         walk(&root, &root, &mut out);

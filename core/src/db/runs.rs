@@ -31,17 +31,21 @@ pub struct RunCounts {
 }
 
 impl Database {
-    pub async fn start_run(&self) -> Result<i64, DbError> {
-        // A run still marked running was interrupted (crash, kill); say so instead of lying.
-        sqlx::query("UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
-            .bind(now())
-            .execute(&self.pool)
-            .await?;
+    /// Records a new run; also says whether an earlier run was interrupted (crash, kill).
+    pub async fn start_run(&self) -> Result<(i64, bool), DbError> {
+        // A run still marked running was interrupted; say so instead of lying.
+        let interrupted =
+            sqlx::query("UPDATE sync_runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'")
+                .bind(now())
+                .execute(&self.pool)
+                .await?
+                .rows_affected()
+                > 0;
         let id = sqlx::query_scalar("INSERT INTO sync_runs (started_at, status) VALUES (?, 'running') RETURNING id")
             .bind(now())
             .fetch_one(&self.pool)
             .await?;
-        Ok(id)
+        Ok((id, interrupted))
     }
 
     pub async fn finish_run(

@@ -148,6 +148,8 @@ pub fn export_mime(extension: &str) -> Option<&'static str> {
         "svg" => "image/svg+xml",
         "png" => "image/png",
         "jpg" => "image/jpeg",
+        // Apps Script projects export their source files as JSON.
+        "json" => "application/vnd.google-apps.script+json",
         _ => return None,
     })
 }
@@ -365,7 +367,11 @@ impl DriveClient {
         while !queue.is_empty() {
             let take = queue.len().min(PARENTS_PER_QUERY);
             let batch: Vec<String> = queue.drain(..take).collect();
-            for item in self.list_children(&batch).await? {
+            let mut children = self.list_children(&batch).await?;
+            if batch.len() > 1 {
+                children.extend(self.relist_silent_parents(&batch, &children).await?);
+            }
+            for item in children {
                 if item.is_folder() && seen.insert(item.id.clone()) {
                     queue.push(item.id.clone());
                 }
@@ -373,6 +379,27 @@ impl DriveClient {
             }
         }
         Ok(out)
+    }
+
+    /// Drive sometimes answers a query OR-ing several parents with the children of only some
+    /// of them (rclone#3114). Every parent that got nothing is asked again on its own; a
+    /// truly empty folder costs one extra request.
+    async fn relist_silent_parents(
+        &self,
+        batch: &[String],
+        children: &[DriveFile],
+    ) -> Result<Vec<DriveFile>, DriveError> {
+        let answered: std::collections::HashSet<&str> =
+            children.iter().flat_map(|c| c.parents.iter().map(String::as_str)).collect();
+        let mut recovered = Vec::new();
+        for parent in batch.iter().filter(|p| !answered.contains(p.as_str())) {
+            let found = self.list_children(std::slice::from_ref(parent)).await?;
+            if !found.is_empty() {
+                tracing::warn!(%parent, count = found.len(), "a batched listing missed this folder's items; re-listed it alone");
+            }
+            recovered.extend(found);
+        }
+        Ok(recovered)
     }
 
     /// A token for the changes feed, taken before a full listing so nothing is missed.

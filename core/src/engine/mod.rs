@@ -12,7 +12,7 @@ use crate::config::{Config, ConfigError};
 use crate::db::{Database, DbError, DestinationStats, FilePage, FileQuery, RunRecord};
 use crate::drive::{DriveClient, DriveError, DriveFile};
 use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
-use crate::rclone::{locate_binary, RcloneError};
+use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
 use crate::sync::verify::{verify, VerifyReport};
@@ -60,6 +60,8 @@ pub struct Engine {
     secrets: Arc<dyn SecretStore>,
     /// Drive's access tokens, shared by every client so a refresh happens once.
     tokens: std::sync::Mutex<Option<Arc<TokenSource>>>,
+    /// Starts rclone: directly, unless the host (the desktop app) supplies its own.
+    launcher: Arc<dyn Launcher>,
 }
 
 impl Engine {
@@ -68,7 +70,14 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| EngineError::DataDir { path: data_dir.to_path_buf(), source })?;
         let db = Database::open(&data_dir.join("fanout.db")).await?;
-        Ok(Self { config, db, data_dir: data_dir.to_path_buf(), secrets, tokens: Default::default() })
+        Ok(Self {
+            config,
+            db,
+            data_dir: data_dir.to_path_buf(),
+            secrets,
+            tokens: Default::default(),
+            launcher: Arc::new(DirectLauncher),
+        })
     }
 
     pub fn db(&self) -> &Database {
@@ -93,13 +102,19 @@ impl Engine {
         Ok(DriveClient::new(&self.config.google.drive_url, tokens)?.with_backoff(backoff))
     }
 
-    fn rclone_binary(&self) -> Result<PathBuf, EngineError> {
-        locate_binary(self.config.rclone_path.as_deref()).ok_or(EngineError::RcloneMissing)
+    /// Has rclone started by `launcher` from now on (the desktop app's sidecar).
+    pub fn set_launcher(&mut self, launcher: Arc<dyn Launcher>) {
+        self.launcher = launcher;
+    }
+
+    fn rclone(&self) -> Result<Rclone, EngineError> {
+        let binary = locate_binary(self.config.rclone_path.as_deref()).ok_or(EngineError::RcloneMissing)?;
+        Ok(Rclone { binary, launcher: self.launcher.clone() })
     }
 
     /// Starts the rclone daemon with every enabled destination.
     pub async fn storage(&self) -> Result<StorageManager, EngineError> {
-        let rclone = self.rclone_binary()?;
+        let rclone = self.rclone()?;
         Ok(StorageManager::start(&self.config, self.secrets.as_ref(), &rclone, &self.data_dir).await?)
     }
 
@@ -249,7 +264,7 @@ impl Engine {
     /// Lists Drive and returns what a sync would transfer, without transferring.
     pub async fn plan(&self) -> Result<SyncPlan, EngineError> {
         let drive = self.drive()?;
-        let rclone = self.rclone_binary()?;
+        let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(crate::sync::refresh_and_plan(&ctx, &ProgressReporter::new(None)).await?)
     }
@@ -273,12 +288,12 @@ impl Engine {
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
         let _lock = self.lock_sync()?;
         let drive = self.drive()?;
-        let rclone = self.rclone_binary()?;
+        let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(run_sync(&ctx, options).await?)
     }
 
-    fn sync_context<'a>(&'a self, drive: &'a DriveClient, rclone: &'a Path) -> SyncContext<'a> {
+    fn sync_context<'a>(&'a self, drive: &'a DriveClient, rclone: &'a Rclone) -> SyncContext<'a> {
         SyncContext {
             config: &self.config,
             db: &self.db,

@@ -4,14 +4,17 @@
 //! and credentials reach it through its environment (`RCLONE_CONFIG_<REMOTE>_<OPTION>`), so no
 //! secret is ever in a process argument or a plaintext rclone.conf. All rc calls live here.
 
+mod process;
+
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
-use tokio::process::{Child, Command};
 use tokio::sync::Mutex;
+
+pub use process::{DaemonProcess, DirectLauncher, LaunchSpec, Launcher, Rclone};
 use tokio_util::sync::CancellationToken;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
@@ -31,7 +34,7 @@ pub enum RcloneError {
 }
 
 struct Running {
-    child: Child,
+    child: Box<dyn DaemonProcess>,
     url: String,
     user: String,
     pass: String,
@@ -40,10 +43,12 @@ struct Running {
 /// A running `rclone rcd`, restarted on demand if it dies.
 pub struct RcloneDaemon {
     binary: PathBuf,
+    launcher: Arc<dyn Launcher>,
     env: Vec<(String, String)>,
     log_path: PathBuf,
     http: reqwest::Client,
     running: Mutex<Option<Running>>,
+    restarts: std::sync::atomic::AtomicU32,
 }
 
 impl std::fmt::Debug for RcloneDaemon {
@@ -55,14 +60,16 @@ impl std::fmt::Debug for RcloneDaemon {
 impl RcloneDaemon {
     /// Starts the daemon. `env` holds remote definitions (and their secrets); `log_path` gets
     /// rclone's own log.
-    pub async fn start(binary: &Path, env: Vec<(String, String)>, log_path: &Path) -> Result<Self, RcloneError> {
+    pub async fn start(rclone: &Rclone, env: Vec<(String, String)>, log_path: &Path) -> Result<Self, RcloneError> {
         let http = reqwest::Client::builder().no_proxy().build().map_err(|e| RcloneError::Failed(e.to_string()))?;
         let daemon = Self {
-            binary: binary.to_path_buf(),
+            binary: rclone.binary.clone(),
+            launcher: rclone.launcher.clone(),
             env,
             log_path: log_path.to_path_buf(),
             http,
             running: Mutex::new(None),
+            restarts: Default::default(),
         };
         {
             let mut running = daemon.running.lock().await;
@@ -75,32 +82,23 @@ impl RcloneDaemon {
         let port = free_port().map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
         let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.log_path)
-            .map_err(|source| RcloneError::Spawn { path: self.log_path.clone(), source })?;
-        let mut command = Command::new(&self.binary);
-        command
-            .arg("rcd")
-            .arg("--rc-addr")
-            .arg(format!("127.0.0.1:{port}"))
-            .env("RCLONE_RC_USER", &user)
-            .env("RCLONE_RC_PASS", &pass)
+        let args: Vec<String> = vec!["rcd".into(), "--rc-addr".into(), format!("127.0.0.1:{port}")];
+        let mut env = vec![
+            ("RCLONE_RC_USER".to_string(), user.clone()),
+            ("RCLONE_RC_PASS".to_string(), pass.clone()),
             // A config path that never exists: rclone must not read or write a config file.
-            .env("RCLONE_CONFIG", self.log_path.with_extension("no-config"))
-            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .kill_on_drop(true);
-        let child = command.spawn().map_err(|source| RcloneError::Spawn { path: self.binary.clone(), source })?;
+            ("RCLONE_CONFIG".to_string(), self.log_path.with_extension("no-config").display().to_string()),
+        ];
+        env.extend(self.env.iter().cloned());
+        let spec = LaunchSpec { binary: &self.binary, args: &args, env: &env, log_path: &self.log_path };
+        let child =
+            self.launcher.launch(&spec).map_err(|source| RcloneError::Spawn { path: self.binary.clone(), source })?;
         let mut running = Running { child, url: format!("http://127.0.0.1:{port}"), user, pass };
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Ok(Some(status)) = running.child.try_wait() {
+            if running.child.has_exited() {
                 return Err(RcloneError::Failed(format!(
-                    "rclone exited at start ({status}); see its log at {}",
+                    "rclone exited at start; see its log at {}",
                     self.log_path.display()
                 )));
             }
@@ -108,7 +106,7 @@ impl RcloneDaemon {
                 return Ok(running);
             }
             if Instant::now() > deadline {
-                let _ = running.child.start_kill();
+                running.child.kill();
                 return Err(RcloneError::NotReady(READY_TIMEOUT, self.log_path.display().to_string()));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -144,7 +142,7 @@ impl RcloneDaemon {
             Ok(v) => Ok(v),
             Err(CallError::Rc(message)) => Err(RcloneError::Failed(message)),
             Err(CallError::Transport(message)) => {
-                if !matches!(running.child.try_wait(), Ok(None)) {
+                if running.child.has_exited() {
                     *guard = None;
                     return Err(RcloneError::DaemonDied);
                 }
@@ -157,7 +155,7 @@ impl RcloneDaemon {
     pub async fn ensure_running(&self) -> Result<bool, RcloneError> {
         let mut guard = self.running.lock().await;
         let alive = match guard.as_mut() {
-            Some(running) => matches!(running.child.try_wait(), Ok(None)),
+            Some(running) => !running.child.has_exited(),
             None => false,
         };
         if alive {
@@ -165,12 +163,18 @@ impl RcloneDaemon {
         }
         tracing::warn!("rclone daemon is gone; starting a new one");
         *guard = Some(self.spawn().await?);
+        self.restarts.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(true)
+    }
+
+    /// How many times the daemon died and was started again.
+    pub fn restarts(&self) -> u32 {
+        self.restarts.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The daemon's process ID, for tests and diagnostics.
     pub async fn pid(&self) -> Option<u32> {
-        self.running.lock().await.as_ref().and_then(|r| r.child.id())
+        self.running.lock().await.as_ref().and_then(|r| r.child.pid())
     }
 
     /// Runs an rc method as an async job in `group`, polling until it ends or is cancelled.
@@ -217,9 +221,11 @@ impl RcloneDaemon {
         if let Some(mut running) = guard.take() {
             let _ = self.post(&running, "core/quit", &json!({})).await;
             // Nothing is in flight by now; rclone lingers ~1.5 s after core/quit, so do not wait.
-            if tokio::time::timeout(Duration::from_millis(200), running.child.wait()).await.is_err() {
-                let _ = running.child.kill().await;
+            let deadline = Instant::now() + Duration::from_millis(200);
+            while !running.child.has_exited() && Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
+            running.child.kill();
         }
     }
 }

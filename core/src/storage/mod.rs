@@ -4,6 +4,7 @@
 //! Results are per destination, with `all_success` and `any_success` as in the original
 //! design notes: one destination failing never affects another.
 
+pub mod leftovers;
 pub mod providers;
 
 use std::collections::{BTreeMap, HashMap};
@@ -14,7 +15,7 @@ use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, DestinationConfig};
-use crate::rclone::{RcloneDaemon, RcloneError};
+use crate::rclone::{Rclone, RcloneDaemon, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use providers::{HashKind, Location};
 
@@ -171,7 +172,7 @@ impl StorageManager {
     pub async fn start(
         config: &Config,
         secrets: &dyn SecretStore,
-        rclone: &Path,
+        rclone: &Rclone,
         data_dir: &Path,
     ) -> Result<Self, StorageError> {
         let mut env = Vec::new();
@@ -299,6 +300,9 @@ impl StorageManager {
             "srcRemote": path,
             "dstFs": dest.fs,
             "dstRemote": path,
+            // Fanout sends only pairs that need work: a copy whose stored hash still matches
+            // but whose bytes rotted (found by verify) must be rewritten, not skipped.
+            "_config": { "NoCheckDest": true },
         });
         job_result(dest, self.daemon.run_job("operations/copyfile", params, group, cancel).await)
     }

@@ -82,7 +82,7 @@ pub struct SyncContext<'a> {
     pub drive: &'a DriveClient,
     pub secrets: &'a dyn SecretStore,
     /// The rclone binary; the daemon is started only when there is something to copy.
-    pub rclone: &'a Path,
+    pub rclone: &'a crate::rclone::Rclone,
     pub data_dir: &'a Path,
 }
 
@@ -129,7 +129,10 @@ fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -
 /// One full sync run.
 pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<SyncSummary, SyncError> {
     let progress = ProgressReporter::new(options.progress.clone());
-    let run_id = ctx.db.start_run().await?;
+    let (run_id, after_interruption) = ctx.db.start_run().await?;
+    if after_interruption {
+        crate::storage::leftovers::remove_partial_files(ctx.config).await;
+    }
     progress.send(SyncEvent::Started { run_id });
     match run_inner(ctx, &options, &progress, run_id).await {
         Ok(summary) => {
@@ -188,7 +191,11 @@ async fn run_inner(
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
         let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
         let started = std::time::Instant::now();
+        let daemon_died = storage.daemon().restarts() > 0;
         storage.shutdown().await;
+        if daemon_died {
+            crate::storage::leftovers::remove_partial_files(ctx.config).await;
+        }
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon stopped");
         errors = result?;
     }

@@ -129,6 +129,10 @@ async fn read_back(
 ) -> Option<(&'static str, String)> {
     let local = match storage.download_to(dest, path, scratch).await {
         Ok(local) => local,
+        // rclone checks the provider's own hash while reading; a mismatch there is damage.
+        Err(e) if e.to_string().contains("corrupted on transfer") => {
+            return Some(("corrupt", format!("verify: the copy read back does not match its stored hash: {e}")))
+        }
         Err(e) => return Some(("missing", format!("verify: the copy cannot be read back: {e}"))),
     };
     let bytes = match tokio::fs::read(&local).await {

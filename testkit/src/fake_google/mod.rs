@@ -67,6 +67,9 @@ pub enum FaultAction {
     /// Every issued access token expires just before this request is checked, as if an hour
     /// had passed mid-run: the request itself gets 401.
     ExpireTokens,
+    /// Drive's OR'd-parents bug (rclone#3114): a `files.list` naming several parents returns
+    /// the children of only the first `keep_parents` of them (0: an empty result).
+    FastListOrBug { keep_parents: usize },
 }
 
 #[derive(Debug)]
@@ -79,6 +82,8 @@ pub struct State {
     pub base_url: String,
     pub started: std::time::Instant,
     pub oauth: oauth::OAuthState,
+    /// Short pages: no list or changes page holds more than this, whatever `pageSize` asks.
+    pub max_page_size: Option<usize>,
 }
 
 /// A running fake Google server; stopped when dropped.
@@ -113,6 +118,7 @@ impl FakeGoogle {
             base_url: format!("http://{addr}"),
             started: std::time::Instant::now(),
             oauth: oauth::OAuthState::default(),
+            max_page_size: None,
         }));
         let (tx, rx) = oneshot::channel();
         let app = routes::router(state.clone());

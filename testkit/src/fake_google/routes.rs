@@ -102,7 +102,7 @@ async fn dispatch(
         }
         _ => match route {
             "about" => about(&state, &query),
-            "files.list" => list(&state, &query),
+            "files.list" => list(&state, &query, fault.map(|f| f.action)),
             "files.get" => get(&state, file_id.as_deref().unwrap_or_default(), &query),
             "files.get_media" => {
                 media(&state, file_id.as_deref().unwrap_or_default(), range.as_deref(), fault.map(|f| f.action)).await
@@ -215,7 +215,7 @@ fn changes(state: &Shared, query: &[(String, String)]) -> Response {
     let Some(token) = param(query, "pageToken").and_then(|t| t.parse::<u64>().ok()) else {
         return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken")));
     };
-    let page_size: usize = param(query, "pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let page_size = page_size(state, query);
     let include_removed = param(query, "includeRemoved") != Some("false");
     let s = lock(state);
     if token > s.store.latest_change() {
@@ -265,7 +265,7 @@ fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
     }
 }
 
-fn list(state: &Shared, query: &[(String, String)]) -> Response {
+fn list(state: &Shared, query: &[(String, String)], fault: Option<FaultAction>) -> Response {
     let mask = match mask(query, "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)") {
         Ok(m) => m,
         Err(r) => return *r,
@@ -279,13 +279,21 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
             Err(e) => return drive_error(400, "invalid", &format!("Invalid Value: {e}"), Some(("parameter", "q"))),
         }
     };
-    let page_size: usize = param(query, "pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    let page_size = page_size(state, query);
     let offset = match param(query, "pageToken") {
         None => 0,
         Some(token) => match decode_token(token, q) {
             Some(o) => o,
             None => return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken"))),
         },
+    };
+    // Under the OR bug only some of the parents named in `q` have their children returned.
+    let named_parents: Vec<&str> = q.split(" in parents").filter_map(|part| part.rsplit('\'').nth(1)).collect();
+    let honoured_parents: Option<Vec<&str>> = match fault {
+        Some(FaultAction::FastListOrBug { keep_parents }) if named_parents.len() > 1 => {
+            Some(named_parents.iter().take(keep_parents).copied().collect())
+        }
+        _ => None,
     };
     let s = lock(state);
     let mut matching: Vec<&FileEntry> = s
@@ -294,6 +302,7 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
         .values()
         .filter(|f| f.id != ROOT_ID && !f.hidden)
         .filter(|f| expr.as_ref().map(|e| query::matches(e, f)).unwrap_or(true))
+        .filter(|f| honoured_parents.as_ref().is_none_or(|keep| f.parents.iter().any(|p| keep.contains(&p.as_str()))))
         .collect();
     matching.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
     let page: Vec<Value> = matching.iter().skip(offset).take(page_size).map(|f| f.to_json(&s.base_url)).collect();
@@ -302,6 +311,12 @@ fn list(state: &Shared, query: &[(String, String)]) -> Response {
         body["nextPageToken"] = json!(encode_token(offset + page_size, q));
     }
     json_response(mask.apply(&body))
+}
+
+/// `pageSize` as Drive clamps it (1..=1000, default 100), then shortened by the knob.
+fn page_size(state: &Shared, query: &[(String, String)]) -> usize {
+    let asked: usize = param(query, "pageSize").and_then(|p| p.parse().ok()).unwrap_or(100).clamp(1, 1000);
+    lock(state).max_page_size.map_or(asked, |max| asked.min(max.max(1)))
 }
 
 fn query_tag(q: &str) -> String {

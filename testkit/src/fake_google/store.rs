@@ -125,6 +125,7 @@ pub fn export_formats(mime: &str) -> &'static [&'static str] {
             "text/plain",
         ],
         "application/vnd.google-apps.drawing" => &["image/svg+xml", "image/png", "application/pdf", "image/jpeg"],
+        "application/vnd.google-apps.script" => &["application/vnd.google-apps.script+json"],
         _ => &[],
     }
 }
