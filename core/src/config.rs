@@ -21,6 +21,20 @@ pub enum ConfigError {
     Invalid { field: String, problem: String },
 }
 
+/// `every <n><m|h|d>`, at least every 5 minutes.
+fn parse_schedule(text: &str) -> Option<std::time::Duration> {
+    let amount = text.strip_prefix("every")?.trim();
+    let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = number.parse().ok()?;
+    let seconds = match unit.trim() {
+        "m" | "min" | "minutes" => n * 60,
+        "h" | "hours" => n * 3600,
+        "d" | "days" => n * 86_400,
+        _ => return None,
+    };
+    (seconds >= 300).then(|| std::time::Duration::from_secs(seconds))
+}
+
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { field: field.into(), problem: problem.into() }
 }
@@ -145,6 +159,8 @@ pub struct SyncConfig {
     pub export_formats: BTreeMap<String, String>,
     pub bandwidth_limit: Option<String>,
     pub schedule: Option<String>,
+    /// How often scheduled syncs run (parsed from `schedule`, e.g. `every 6h`).
+    pub schedule_interval: Option<std::time::Duration>,
     /// Files at least this big are copied one by one instead of in batches.
     pub large_file_threshold: u64,
     /// Most files staged and uploaded together in one batch.
@@ -233,6 +249,15 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
         export_formats,
         bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
+        schedule_interval: match s.schedule.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            Some(text) => Some(parse_schedule(text).ok_or_else(|| {
+                invalid(
+                    "sync.schedule",
+                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d`"),
+                )
+            })?),
+            None => None,
+        },
         schedule: s.schedule.filter(|b| !b.trim().is_empty()),
         large_file_threshold: s.large_file_threshold_mib.unwrap_or(64).max(1) * 1024 * 1024,
         batch_files: s.batch_files.unwrap_or(5000).clamp(1, 10_000),
@@ -383,6 +408,17 @@ mod tests {
         assert!(err.to_string().starts_with("config field `destinations.nas.type` is missing"));
         let err = Config::parse("destinations:\n  nas:\n    type: ftp\n", "t").unwrap_err();
         assert!(err.to_string().contains("`ftp` is not a destination type"));
+    }
+
+    #[test]
+    fn schedules_read_every_n_minutes_hours_or_days() {
+        assert_eq!(parse_schedule("every 6h"), Some(std::time::Duration::from_secs(6 * 3600)));
+        assert_eq!(parse_schedule("every 30m"), Some(std::time::Duration::from_secs(1800)));
+        assert_eq!(parse_schedule("every 1d"), Some(std::time::Duration::from_secs(86_400)));
+        assert_eq!(parse_schedule("every 1m"), None, "too often");
+        assert_eq!(parse_schedule("hourly"), None);
+        let err = Config::parse("sync:\n  schedule: sometimes\n", "t").unwrap_err();
+        assert!(err.to_string().contains("sync.schedule"), "{err}");
     }
 
     #[test]

@@ -47,7 +47,11 @@ impl KeychainSecrets {
     /// tests and second profiles never touch a person's real entries.
     pub fn from_env() -> Self {
         let service = std::env::var("FANOUT_KEYCHAIN_SERVICE").ok().filter(|s| !s.is_empty());
-        Self { service: service.unwrap_or_else(|| "Fanout".to_string()) }
+        Self::with_service(&service.unwrap_or_else(|| "Fanout".to_string()))
+    }
+
+    pub fn with_service(service: &str) -> Self {
+        Self { service: service.to_string() }
     }
 
     fn entry(&self, owner: &str, field: &str) -> Result<keyring::Entry, SecretError> {

@@ -1,8 +1,10 @@
 //! The one API every caller uses: the CLI, the desktop shell and the tests.
 
 mod account;
+mod folders;
 
 pub use account::{GoogleStatus, SecretStatus};
+pub use folders::DriveFolder;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

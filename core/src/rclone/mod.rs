@@ -240,6 +240,10 @@ pub fn free_port() -> std::io::Result<u16> {
     Ok(std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
+/// The bundled rclone's file name next to the app (never plain `rclone`, which would clash
+/// with a system package once installed to /usr/bin).
+pub const SIDECAR_NAME: &str = "fanout-rclone";
+
 /// Finds the rclone binary: an explicit path, `FANOUT_RCLONE`, next to the running
 /// executable (how the desktop app bundles it), or the repository's fetched copy.
 pub fn locate_binary(configured: Option<&Path>) -> Option<PathBuf> {
@@ -249,11 +253,11 @@ pub fn locate_binary(configured: Option<&Path>) -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("FANOUT_RCLONE").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
-    let triple_name = format!("rclone-{}", env!("FANOUT_TARGET_TRIPLE"));
+    let triple_name = format!("{SIDECAR_NAME}-{}", env!("FANOUT_TARGET_TRIPLE"));
     let mut candidates = Vec::new();
     if let Ok(exe) = std::env::current_exe() {
         if let Some(dir) = exe.parent() {
-            candidates.push(dir.join("rclone"));
+            candidates.push(dir.join(SIDECAR_NAME));
             candidates.push(dir.join(&triple_name));
         }
     }

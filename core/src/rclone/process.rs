@@ -14,7 +14,7 @@ pub struct LaunchSpec<'a> {
 }
 
 /// A started daemon process, however it was launched.
-pub trait DaemonProcess: Send {
+pub trait DaemonProcess: Send + Sync {
     fn has_exited(&mut self) -> bool;
     fn pid(&self) -> Option<u32>;
     fn kill(&mut self);

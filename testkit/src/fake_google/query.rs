@@ -240,7 +240,8 @@ pub fn matches(expr: &Expr, f: &FileEntry) -> bool {
         Expr::And(a, b) => matches(a, f) && matches(b, f),
         Expr::Or(a, b) => matches(a, f) || matches(b, f),
         Expr::Not(e) => !matches(e, f),
-        Expr::InParents(id) => f.parents.iter().any(|p| p == id),
+        // Drive accepts the `root` alias for My Drive here too.
+        Expr::InParents(id) => f.parents.iter().any(|p| p == id || (id == "root" && p == super::store::ROOT_ID)),
         Expr::Compare { field, op, value } => {
             let cmp_str = |actual: &str, expected: &str, case_insensitive: bool| -> bool {
                 let (a, e) = if case_insensitive {

@@ -1,0 +1,38 @@
+//! Errors as the window receives them: a kind to branch on and a message to show.
+
+use fanout_core::auth::AuthError;
+use fanout_core::EngineError;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct CommandError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl CommandError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Self { kind, message: message.into() }
+    }
+}
+
+impl From<EngineError> for CommandError {
+    fn from(error: EngineError) -> Self {
+        let kind = match &error {
+            EngineError::NotSignedIn => "not_signed_in",
+            EngineError::Auth(AuthError::SignInAgain) => "not_signed_in",
+            EngineError::Auth(_) => "sign_in",
+            EngineError::AlreadyRunning(_) => "already_running",
+            EngineError::Policy(_) | EngineError::UnknownSecretField { .. } | EngineError::Config(_) => "invalid_input",
+            EngineError::UnknownDestination(_) => "not_found",
+            EngineError::Storage(_) => "destination",
+            EngineError::Drive(_) => "drive",
+            EngineError::Secret(_) => "keychain",
+            EngineError::Rclone(_) | EngineError::RcloneMissing => "rclone",
+            _ => "internal",
+        };
+        Self::new(kind, error.to_string())
+    }
+}
+
+pub type CommandResult<T> = Result<T, CommandError>;

@@ -1,0 +1,197 @@
+//! Fanout's desktop app: a thin Tauri shell over the engine (`fanout_core`).
+//!
+//! [`configure`] adds everything the window relies on (commands, plugins, state) and runs
+//! under Tauri's mock runtime in tests; [`run`] adds what needs a real desktop: the window,
+//! the tray, single-instance, notifications and the schedule.
+
+pub mod commands;
+pub mod error;
+pub mod runner;
+pub mod sidecar;
+pub mod state;
+pub mod tray;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use fanout_core::config::Config;
+use fanout_core::engine::{default_config_path, default_data_dir};
+use fanout_core::secrets::{LayeredSecrets, MemorySecrets, SecretStore};
+use fanout_core::Engine;
+use serde_json::Value;
+use tauri::{Emitter, Listener, Manager, Runtime};
+
+use crate::runner::{Emit, EVENT_FINISHED, EVENT_PROGRESS, EVENT_STARTED};
+use crate::state::AppState;
+
+/// How the app was started.
+#[derive(Debug, Clone, Default, clap::Parser)]
+#[command(name = "fanout-desktop", version, about = "Fanout: back up Google Drive folders to several clouds")]
+pub struct Options {
+    /// Use a sample Drive and local destinations (no account needed).
+    #[arg(long)]
+    pub demo: bool,
+    /// Start hidden in the tray (how start-at-login launches it).
+    #[arg(long)]
+    pub minimized: bool,
+    #[arg(long, env = "FANOUT_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[arg(long, env = "FANOUT_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// Adds the commands and plugins shared by the real app and the tests (which start from
+/// Tauri's mock builder).
+pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .plugin(tauri_plugin_shell::init())
+        .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_autostart::Builder::new().app_name("Fanout").args(["--minimized"]).build())
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            commands::list_policies,
+            commands::add_policy,
+            commands::update_policy,
+            commands::remove_policy,
+            commands::set_policy_enabled,
+            commands::list_destinations,
+            commands::test_destination,
+            commands::drive_folders,
+            commands::search_folders,
+            commands::start_sync,
+            commands::cancel_sync,
+            commands::sync_status,
+            commands::set_schedule_paused,
+            commands::destination_stats,
+            commands::recent_runs,
+            commands::list_files,
+            commands::secret_status,
+            commands::set_secret,
+            commands::clear_secret,
+            commands::google_status,
+            commands::connect_google,
+            commands::disconnect_google,
+            commands::autostart_status,
+            commands::set_autostart,
+        ])
+}
+
+/// An emitter that sends to every window of `app`.
+pub fn emitter<R: Runtime>(app: &tauri::AppHandle<R>) -> Emit {
+    let app = app.clone();
+    Arc::new(move |event: &str, payload: Value| {
+        if let Err(e) = app.emit(event, payload) {
+            tracing::warn!(error = %e, event, "could not send an event to the window");
+        }
+    })
+}
+
+/// Opens the engine the options ask for: the demo profile, or the user's config and keychain.
+pub async fn open_engine(
+    options: &Options,
+) -> anyhow::Result<(Engine, Option<PathBuf>, Option<fanout_testkit::demo::DemoServers>)> {
+    if options.demo {
+        let data_dir = options.data_dir.clone().unwrap_or_else(|| default_data_dir().join("demo"));
+        std::fs::create_dir_all(&data_dir)?;
+        let rclone = fanout_core::rclone::locate_binary(None).context("the bundled rclone was not found")?;
+        let servers = fanout_testkit::demo::start(&rclone, &data_dir).await?;
+        let config = Config::parse(&servers.config_yaml(), "demo profile")?;
+        let secrets = MemorySecrets::default();
+        for (owner, field, value) in servers.secrets() {
+            secrets.set(owner, field, &value);
+        }
+        let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
+        if engine.policies().await?.is_empty() {
+            for (folder, destinations) in fanout_testkit::demo::STARTER_POLICIES.iter().take(1) {
+                let destinations: Vec<String> = destinations.iter().map(|d| d.to_string()).collect();
+                engine.add_policy(folder, &destinations, true).await?;
+            }
+        }
+        return Ok((engine, None, Some(servers)));
+    }
+    let config_path = options.config.clone().unwrap_or_else(default_config_path);
+    let config = if config_path.is_file() { Config::load(&config_path)? } else { Config::default_config()? };
+    let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
+    let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets::keychain_then_env());
+    Ok((Engine::open(config, &data_dir, secrets).await?, Some(config_path), None))
+}
+
+/// Keeps the tray's status line in step with the runs, and notifies when one ends badly.
+fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let handle = app.clone();
+    app.listen_any(EVENT_STARTED, move |_| tray::set_status(&handle, "syncing…"));
+    let handle = app.clone();
+    app.listen_any(EVENT_PROGRESS, move |event| {
+        if let Ok(p) = serde_json::from_str::<Value>(event.payload()) {
+            let text = format!("syncing {} of {}", p["files_done"], p["files_total"]);
+            tray::set_status(&handle, &text);
+        }
+    });
+    let handle = app.clone();
+    app.listen_any(EVENT_FINISHED, move |event| {
+        let Ok(finished) = serde_json::from_str::<Value>(event.payload()) else { return };
+        let status = finished["status"].as_str().unwrap_or("failed").to_string();
+        tray::set_status(&handle, &format!("last sync {status}"));
+        if status == "partial" || status == "failed" {
+            use tauri_plugin_notification::NotificationExt;
+            let body = finished["error"]
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| finished["summary"]["errors"][0].as_str().map(str::to_string))
+                .unwrap_or_else(|| "Some files could not be copied; open Fanout to see which.".into());
+            let _ = handle.notification().builder().title("Fanout: sync had failures").body(body).show();
+        }
+    });
+}
+
+/// Starts the desktop app.
+pub fn run(options: Options) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    tauri::async_runtime::set(runtime.handle().clone());
+    let (mut engine, config_path, demo) = runtime.block_on(open_engine(&options))?;
+    let minimized = options.minimized;
+    // Single-instance first, so a second launch hands over to this one before anything starts.
+    let first = tauri::Builder::default()
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| tray::show_main_window(app)));
+    let app = configure(first)
+        .on_window_event(|window, event| {
+            // Closing the window keeps Fanout running in the tray.
+            if let tauri::WindowEvent::CloseRequested { api, .. } = event {
+                api.prevent_close();
+                let _ = window.hide();
+            }
+        })
+        .setup(move |app| {
+            let launcher = sidecar::SidecarLauncher::new(app.handle().clone());
+            app.manage(launcher.children());
+            engine.set_launcher(Arc::new(launcher));
+            let state = AppState::new(engine, emitter(app.handle()), config_path, demo);
+            state.runner.spawn_schedule();
+            app.manage(state);
+            tray::build(app.handle())?;
+            follow_runs(app.handle());
+            if minimized {
+                if let Some(window) = app.get_webview_window("main") {
+                    let _ = window.hide();
+                }
+            }
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("cannot start the window")?;
+    app.run(|app, event| match event {
+        // No window open is not a reason to quit: the tray keeps the app alive.
+        tauri::RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
+        tauri::RunEvent::Exit => {
+            if let Some(state) = app.try_state::<AppState>() {
+                state.runner.cancel();
+            }
+            if let Some(children) = app.try_state::<Arc<std::sync::Mutex<Vec<u32>>>>() {
+                sidecar::kill_all(&children);
+            }
+        }
+        _ => {}
+    });
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! What the app holds while it runs: the engine, the sync runner, and the demo's servers.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use fanout_core::Engine;
+use fanout_testkit::demo::DemoServers;
+use serde::Serialize;
+
+use crate::runner::{Emit, SyncRunner};
+
+pub struct AppState {
+    pub engine: Arc<Engine>,
+    pub runner: Arc<SyncRunner>,
+    pub info: AppInfo,
+    /// The sample Drive and S3 server of the demo profile, kept alive with the app.
+    pub demo: Option<DemoServers>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AppInfo {
+    pub version: &'static str,
+    pub demo: bool,
+    pub data_dir: PathBuf,
+    pub config_path: Option<PathBuf>,
+}
+
+impl AppState {
+    pub fn new(engine: Engine, emit: Emit, config_path: Option<PathBuf>, demo: Option<DemoServers>) -> Self {
+        let engine = Arc::new(engine);
+        let info = AppInfo {
+            version: env!("CARGO_PKG_VERSION"),
+            demo: demo.is_some(),
+            data_dir: engine.data_dir().to_path_buf(),
+            config_path,
+        };
+        let runner = Arc::new(SyncRunner::new(engine.clone(), emit));
+        Self { engine, runner, info, demo }
+    }
+}

@@ -1,0 +1,128 @@
+// Pure formatting helpers. No DOM, no Tauri: the unit tests import this module under node.
+
+/** Shown wherever a value is unknown, so an empty cell never looks like a rendering bug. */
+export const NONE = '—';
+
+const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+
+/** Binary units, as rclone and most file managers on Linux show them: 1536 → "1.5 KiB". */
+export function formatBytes(bytes) {
+  const n = toNumber(bytes);
+  if (n === null) return NONE;
+  const sign = n < 0 ? '-' : '';
+  let value = Math.abs(n);
+  if (value < 1024) return `${sign}${Math.round(value)} B`;
+  let unit = 0;
+  while (value >= 1024 && unit < UNITS.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  let text = trimZero(value.toFixed(value >= 100 ? 0 : 1));
+  // 1023.96 KiB rounds to "1024"; say "1 MiB" instead.
+  if (Number(text) >= 1024 && unit < UNITS.length - 1) {
+    unit += 1;
+    text = trimZero((value / 1024).toFixed(1));
+  }
+  return `${sign}${text} ${UNITS[unit]}`;
+}
+
+// Building an Intl formatter costs far more than using one; a Files page formats hundreds of
+// values, so formatters are made once per set of options.
+const formatters = new Map();
+function formatter(Kind, locale, options) {
+  const key = `${Kind.name}|${locale}|${JSON.stringify(options)}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Kind(locale, options);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
+/** 100000 → "100,000". The UI is written in English, so the grouping is fixed to en-US. */
+export function formatCount(n, locale = 'en-US') {
+  const value = toNumber(n);
+  if (value === null) return NONE;
+  return formatter(Intl.NumberFormat, locale, {}).format(value);
+}
+
+/** pluralize(1, "file") → "1 file"; pluralize(2, "copy", "copies") → "2 copies". */
+export function pluralize(n, singular, plural = `${singular}s`) {
+  return `${formatCount(n)} ${Number(n) === 1 ? singular : plural}`;
+}
+
+/** A whole fraction as a percentage: 0.4237 → "42%". */
+export function formatPercent(fraction) {
+  const value = toNumber(fraction);
+  if (value === null) return NONE;
+  return `${Math.round(Math.min(1, Math.max(0, value)) * 100)}%`;
+}
+
+/** A timestamp (RFC 3339 from the engine) as a local date and time. */
+export function formatDate(value, { locale = 'en-US', timeZone } = {}) {
+  const date = toDate(value);
+  if (!date) return NONE;
+  return formatter(Intl.DateTimeFormat, locale, { dateStyle: 'medium', timeStyle: 'short', timeZone }).format(date);
+}
+
+/**
+ * "just now", "5 min ago", "3 h ago", "yesterday", "4 days ago", then the date itself.
+ * `now` is a parameter so the tests (and a view rendering many rows) can fix it.
+ */
+export function relativeTime(value, now = Date.now(), options = {}) {
+  const date = toDate(value);
+  if (!date) return NONE;
+  const seconds = Math.round((toMillis(now) - date.getTime()) / 1000);
+  const future = seconds < 0;
+  const s = Math.abs(seconds);
+  if (s < 45) return 'just now';
+  const say = (text) => (future ? `in ${text}` : `${text} ago`);
+  const minutes = Math.round(s / 60);
+  if (minutes < 60) return say(`${minutes} min`);
+  const hours = Math.round(s / 3600);
+  if (hours < 24) return say(`${hours} h`);
+  const days = Math.round(s / 86400);
+  if (days === 1) return future ? 'tomorrow' : 'yesterday';
+  if (days < 30) return say(`${days} days`);
+  return formatDate(date, options);
+}
+
+/** A run's length: 45 000 → "45 s", 185 000 → "3 min 5 s", 3 720 000 → "1 h 2 min". */
+export function formatDuration(ms) {
+  const value = toNumber(ms);
+  if (value === null || value < 0) return NONE;
+  const total = Math.round(value / 1000);
+  if (total < 60) return `${total} s`;
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  if (h > 0) return m > 0 ? `${h} h ${m} min` : `${h} h`;
+  return s > 0 ? `${m} min ${s} s` : `${m} min`;
+}
+
+/** Milliseconds between two timestamps, or null when either is missing. */
+export function durationBetween(start, end) {
+  const a = toDate(start);
+  const b = toDate(end);
+  return a && b ? b.getTime() - a.getTime() : null;
+}
+
+function trimZero(text) {
+  return text.endsWith('.0') ? text.slice(0, -2) : text;
+}
+
+function toNumber(value) {
+  if (value === null || value === undefined || value === '') return null;
+  const n = Number(value);
+  return Number.isFinite(n) ? n : null;
+}
+
+function toMillis(value) {
+  return value instanceof Date ? value.getTime() : Number(value);
+}
+
+function toDate(value) {
+  if (value === null || value === undefined || value === '') return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}

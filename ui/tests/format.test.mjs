@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  NONE,
+  formatBytes,
+  formatCount,
+  pluralize,
+  formatPercent,
+  formatDate,
+  relativeTime,
+  formatDuration,
+  durationBetween,
+} from '../js/format.js';
+
+test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
+  assert.equal(formatBytes(0), '0 B');
+  assert.equal(formatBytes(1), '1 B');
+  assert.equal(formatBytes(1023), '1023 B');
+  assert.equal(formatBytes(1024), '1 KiB');
+  assert.equal(formatBytes(1536), '1.5 KiB');
+  assert.equal(formatBytes(16 * 1024), '16 KiB');
+  assert.equal(formatBytes(1024 * 1024), '1 MiB');
+  assert.equal(formatBytes(256 * 1024 * 1024), '256 MiB');
+  assert.equal(formatBytes(3 * 1024 ** 3 + 512 * 1024 ** 2), '3.5 GiB');
+  assert.equal(formatBytes(2 * 1024 ** 4), '2 TiB');
+});
+
+test('formatBytes never shows 1024 of a unit: it moves up instead', () => {
+  assert.equal(formatBytes(1024 * 1024 - 1), '1 MiB');
+});
+
+test('formatBytes shows a dash for unknown sizes (Google Docs have none)', () => {
+  assert.equal(formatBytes(null), NONE);
+  assert.equal(formatBytes(undefined), NONE);
+  assert.equal(formatBytes('not a number'), NONE);
+});
+
+test('formatCount groups thousands', () => {
+  assert.equal(formatCount(0), '0');
+  assert.equal(formatCount(999), '999');
+  assert.equal(formatCount(100000), '100,000');
+  assert.equal(formatCount(null), NONE);
+});
+
+test('pluralize chooses the form by count and keeps the number', () => {
+  assert.equal(pluralize(0, 'file'), '0 files');
+  assert.equal(pluralize(1, 'file'), '1 file');
+  assert.equal(pluralize(2, 'file'), '2 files');
+  assert.equal(pluralize(1, 'copy', 'copies'), '1 copy');
+  assert.equal(pluralize(12000, 'copy', 'copies'), '12,000 copies');
+});
+
+test('formatPercent rounds and clamps to 0–100%', () => {
+  assert.equal(formatPercent(0.4237), '42%');
+  assert.equal(formatPercent(1.2), '100%');
+  assert.equal(formatPercent(-1), '0%');
+});
+
+test('formatDate shows date and time in the given zone, and a dash for nothing', () => {
+  const text = formatDate('2025-01-02T03:04:05Z', { timeZone: 'UTC' });
+  assert.match(text, /^Jan 2, 2025, 3:04\sAM$/);
+  assert.equal(formatDate(null), NONE);
+  assert.equal(formatDate('garbage'), NONE);
+});
+
+test('relativeTime reads like a person would say it', () => {
+  const now = Date.parse('2025-06-10T12:00:00Z');
+  const ago = (s) => new Date(now - s * 1000).toISOString();
+  assert.equal(relativeTime(ago(10), now), 'just now');
+  assert.equal(relativeTime(ago(5 * 60), now), '5 min ago');
+  assert.equal(relativeTime(ago(3 * 3600), now), '3 h ago');
+  assert.equal(relativeTime(ago(26 * 3600), now), 'yesterday');
+  assert.equal(relativeTime(ago(4 * 86400), now), '4 days ago');
+  assert.equal(relativeTime(new Date(now + 10 * 60 * 1000).toISOString(), now), 'in 10 min');
+  assert.match(relativeTime(ago(90 * 86400), now, { timeZone: 'UTC' }), /^Mar 12, 2025/);
+  assert.equal(relativeTime(undefined, now), NONE);
+});
+
+test('formatDuration and durationBetween describe a run length', () => {
+  assert.equal(formatDuration(45_000), '45 s');
+  assert.equal(formatDuration(185_000), '3 min 5 s');
+  assert.equal(formatDuration(180_000), '3 min');
+  assert.equal(formatDuration(3_720_000), '1 h 2 min');
+  assert.equal(formatDuration(null), NONE);
+  assert.equal(durationBetween('2025-01-01T00:00:00Z', '2025-01-01T00:01:30Z'), 90_000);
+  assert.equal(durationBetween('2025-01-01T00:00:00Z', null), null);
+});
