@@ -186,6 +186,8 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         tauri::RunEvent::Exit => {
             if let Some(state) = app.try_state::<AppState>() {
                 state.runner.cancel();
+                // Dropping the demo's servers stops them (their processes are ours to end).
+                drop(state.demo.lock().ok().and_then(|mut demo| demo.take()));
             }
             if let Some(children) = app.try_state::<Arc<std::sync::Mutex<Vec<u32>>>>() {
                 sidecar::kill_all(&children);

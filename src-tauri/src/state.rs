@@ -13,8 +13,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub runner: Arc<SyncRunner>,
     pub info: AppInfo,
-    /// The sample Drive and S3 server of the demo profile, kept alive with the app.
-    pub demo: Option<DemoServers>,
+    /// The sample Drive and S3 server of the demo profile, kept alive with the app (and
+    /// taken out to stop them when it exits).
+    pub demo: std::sync::Mutex<Option<DemoServers>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -35,6 +36,6 @@ impl AppState {
             config_path,
         };
         let runner = Arc::new(SyncRunner::new(engine.clone(), emit));
-        Self { engine, runner, info, demo }
+        Self { engine, runner, info, demo: std::sync::Mutex::new(demo) }
     }
 }
