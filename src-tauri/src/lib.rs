@@ -145,6 +145,11 @@ fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>) {
     });
 }
 
+/// A stable 64-bit hash (FNV-1a): a D-Bus name for a data folder.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+}
+
 /// Starts the desktop app.
 pub fn run(options: Options) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
@@ -152,8 +157,14 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     let (mut engine, config_path, demo) = runtime.block_on(open_engine(&options))?;
     let minimized = options.minimized;
     // Single-instance first, so a second launch hands over to this one before anything starts.
-    let first = tauri::Builder::default()
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| tray::show_main_window(app)));
+    // One instance per data folder: the demo (or a second profile) can run beside the app.
+    let instance_id = format!("app.fanout.desktop.i{:x}", fnv1a(engine.data_dir().to_string_lossy().as_bytes()));
+    let first = tauri::Builder::default().plugin(
+        tauri_plugin_single_instance::Builder::new()
+            .dbus_id(instance_id)
+            .callback(|app, _argv, _cwd| tray::show_main_window(app))
+            .build(),
+    );
     let app = configure(first)
         .on_window_event(|window, event| {
             // Closing the window keeps Fanout running in the tray.

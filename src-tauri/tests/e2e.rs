@@ -1,0 +1,302 @@
+//! The window, end to end in the real WebKit webview: the seed notes' test 2 (add a folder
+//! with two destinations, sync, see both badges synced; then one destination down, a change,
+//! sync, a failed badge with its error beside a synced one), a hostile folder name that must
+//! stay text, and the Files view over 100,000 ledger rows. Screenshots go to docs/screenshots/.
+
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
+use fanout_testkit::s3::S3Server;
+use serde_json::json;
+use webdriver::Session;
+
+const HOSTILE: &str = "<img src=x onerror=alert(1)>";
+
+/// One webview at a time: two WebKit processes and a sync on two cores only slow each other.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+fn screenshots() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+}
+
+fn rclone() -> PathBuf {
+    fanout_core::rclone::locate_binary(None).expect("rclone: run scripts/fetch-rclone")
+}
+
+struct World {
+    dir: tempfile::TempDir,
+    drive: FakeGoogle,
+    aws: S3Server,
+    scaleway: S3Server,
+}
+
+impl World {
+    async fn start() -> World {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("drive");
+        for i in 0..24 {
+            let path = root.join(format!("Projects/Reports/report-{i:02}.txt"));
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, format!("report {i}\n").repeat(8000)).unwrap();
+        }
+        std::fs::create_dir_all(root.join("Projects/Photos")).unwrap();
+        std::fs::write(root.join("Projects/Photos/beach.jpg"), "sand").unwrap();
+        std::fs::create_dir_all(root.join(HOSTILE)).unwrap();
+        std::fs::write(root.join(HOSTILE).join("note.txt"), "hostile").unwrap();
+        let drive = FakeGoogle::serve_dir(&root, None, 0).await.unwrap();
+        let aws = S3Server::start(&rclone(), &dir.path().join("s3-aws"), &["backup-aws"]).unwrap();
+        let scaleway = S3Server::start(&rclone(), &dir.path().join("s3-scw"), &["backup-scw"]).unwrap();
+        World { dir, drive, aws, scaleway }
+    }
+
+    fn config(&self, extra: &str) -> PathBuf {
+        let yaml = format!(
+            "google:\n  drive_url: {}\ndestinations:\n  aws_s3:\n    type: aws_s3\n    enabled: true\n    bucket: backup-aws\n    \
+             endpoint: {}\n    region: us-east-1\n  scaleway:\n    type: scaleway\n    enabled: true\n    bucket: backup-scw\n    \
+             endpoint: {}\n    region: fr-par\n  local:\n    type: local\n    enabled: true\n    path: {}\n{extra}",
+            self.drive.drive_url(),
+            self.aws.endpoint(),
+            self.scaleway.endpoint(),
+            self.dir.path().join("local").display(),
+        );
+        let path = self.dir.path().join("config.yaml");
+        std::fs::write(&path, yaml).unwrap();
+        path
+    }
+
+    fn env(&self) -> Vec<(String, String)> {
+        vec![
+            ("FANOUT_GOOGLE_ACCESS_TOKEN".into(), DEFAULT_TOKEN.into()),
+            ("FANOUT_AWS_S3_ACCESS_KEY_ID".into(), self.aws.access_key.clone()),
+            ("FANOUT_AWS_S3_SECRET_ACCESS_KEY".into(), self.aws.secret_key.clone()),
+            ("FANOUT_SCALEWAY_ACCESS_KEY_ID".into(), self.scaleway.access_key.clone()),
+            ("FANOUT_SCALEWAY_SECRET_ACCESS_KEY".into(), self.scaleway.secret_key.clone()),
+            ("FANOUT_KEYCHAIN_SERVICE".into(), format!("fanout-e2e-{}", std::process::id())),
+        ]
+    }
+
+    async fn open_app(&self, config: &Path, data: &Path) -> Session {
+        let args = vec![
+            "--config".to_string(),
+            config.display().to_string(),
+            "--data-dir".to_string(),
+            data.display().to_string(),
+        ];
+        Session::start(&args, &self.env()).await
+    }
+}
+
+/// Presses Sync now on the dashboard and waits for the run's result; returns the distinct
+/// values the files progress bar showed on the way.
+async fn sync_from_dashboard(app: &Session, expected: &str) -> Vec<String> {
+    app.click("#nav-dashboard").await;
+    app.wait_ready("dashboard").await;
+    app.click("#sync-now").await;
+    let mut seen: Vec<String> = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        let state = app
+            .exec(
+                "const p = document.querySelector('#progress-files'); const r = document.querySelector('#sync-result');\
+                 return [p.value + '/' + p.max, document.querySelector('#sync-progress').dataset.running, r.dataset.status || ''];",
+                json!([]),
+            )
+            .await;
+        let value = state[0].as_str().unwrap().to_string();
+        if seen.last() != Some(&value) {
+            seen.push(value);
+        }
+        if state[1] == "false" && state[2] != "" {
+            assert_eq!(state[2], expected, "the run ended {}: {}", state[2], app.text("#sync-result").await);
+            return seen;
+        }
+        assert!(std::time::Instant::now() < deadline, "the sync did not finish");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn badge_statuses(app: &Session, path: &str) -> serde_json::Value {
+    app.wait_until(
+        &format!("the row of {path}"),
+        "const row = document.querySelector(`tr.file-row[data-path=\"${arguments[0]}\"]`);\
+         if (!row) return null;\
+         return Object.fromEntries([...row.querySelectorAll('.badge')].map(b => [b.dataset.destination, b.dataset.status]));",
+        json!([path]),
+        Duration::from_secs(30),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_destination() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let mut world = World::start().await;
+    let config = world.config("sync:\n  bandwidth_limit: 1M\n");
+    let app = world.open_app(&config, &world.dir.path().join("data")).await;
+    app.wait_ready("dashboard").await;
+
+    // Settings → "Add Folder to Sync": browse to Projects/Reports, tick two destinations.
+    app.click("#nav-settings").await;
+    app.wait_ready("settings").await;
+    app.exec("window.__alerted = false; window.alert = () => { window.__alerted = true; };", json!([])).await;
+    app.click("#add-folder").await;
+    app.wait_until(
+        "the folder picker",
+        "return document.querySelector('#folder-picker').open",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    let node = |name: &str| {
+        format!(
+            "return [...document.querySelectorAll('#folder-picker .folder-node')].find(n => n.querySelector('.folder-select').textContent.trim() === {name:?}) || null"
+        )
+    };
+    let projects = app.element("the Projects folder", &node("Projects"), json!([])).await;
+    let hostile = app.element("the hostile folder", &node(HOSTILE), json!([])).await;
+    let injected = app.exec("return document.querySelectorAll('#folder-picker img').length", json!([])).await;
+    assert_eq!(injected, 0, "a folder name became markup");
+    let _ = hostile;
+    let expand = app
+        .exec(
+            "return arguments[0].querySelector('.folder-expand')",
+            json!([{ "element-6066-11e4-a52e-4f735466cecf": projects }]),
+        )
+        .await;
+    app.click_element(expand["element-6066-11e4-a52e-4f735466cecf"].as_str().unwrap()).await;
+    let reports = app.element("Projects/Reports", &node("Reports"), json!([])).await;
+    let select = app
+        .exec(
+            "return arguments[0].querySelector('.folder-select')",
+            json!([{ "element-6066-11e4-a52e-4f735466cecf": reports }]),
+        )
+        .await;
+    app.click_element(select["element-6066-11e4-a52e-4f735466cecf"].as_str().unwrap()).await;
+    app.click("input.dest-choice[value=\"aws_s3\"]").await;
+    app.click("input.dest-choice[value=\"scaleway\"]").await;
+    app.screenshot(&screenshots().join("folder-picker.png")).await;
+    app.click("#folder-save").await;
+    let badges = app
+        .wait_until(
+            "the new policy card",
+            "const card = document.querySelector('.policy-card[data-folder-path=\"Projects/Reports\"]');\
+             return card && [...card.querySelectorAll('.badge')].map(b => b.dataset.destination).sort();",
+            json!([]),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert_eq!(badges, json!(["aws_s3", "scaleway"]));
+    app.wait_ready("settings").await;
+    app.screenshot(&screenshots().join("settings.png")).await;
+
+    // Sync now: the bar moves, and both badges turn synced in Files.
+    let progress = sync_from_dashboard(&app, "succeeded").await;
+    assert!(progress.len() >= 3, "the progress bar moved: {progress:?}");
+    app.wait_ready("dashboard").await;
+    app.screenshot(&screenshots().join("dashboard.png")).await;
+    app.click("#nav-files").await;
+    app.wait_ready("files").await;
+    let rows = app.exec("return document.querySelectorAll('tr.file-row').length", json!([])).await;
+    assert_eq!(rows, 24);
+    for i in [0, 7, 23] {
+        let statuses = badge_statuses(&app, &format!("Projects/Reports/report-{i:02}.txt")).await;
+        assert_eq!(statuses, json!({ "aws_s3": "synced", "scaleway": "synced" }));
+    }
+    app.screenshot(&screenshots().join("files.png")).await;
+
+    // One destination down and a file changed: a failed badge with its error beside a synced one.
+    world.scaleway.stop();
+    let changed = world.drive.id_of("Projects/Reports/report-05.txt").unwrap();
+    world.drive.set_content(&changed, &b"report 5, edited"[..]);
+    sync_from_dashboard(&app, "partial").await;
+    app.click("#nav-files").await;
+    app.wait_ready("files").await;
+    let path = "Projects/Reports/report-05.txt";
+    let statuses = badge_statuses(&app, path).await;
+    assert_eq!(statuses, json!({ "aws_s3": "synced", "scaleway": "failed" }));
+    app.click(&format!("tr.file-row[data-path=\"{path}\"] .badge[data-destination=\"scaleway\"]")).await;
+    let error = app
+        .wait_until(
+            "the error of the failed pair",
+            "const d = document.querySelector('#file-details .file-details__error'); return d && d.textContent",
+            json!([]),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert!(error.as_str().unwrap().contains("scaleway"), "{error}");
+    assert_eq!(world.aws.dir.join("backup-aws/google-drive").join(path).exists(), true);
+    assert_eq!(app.exec("return window.__alerted", json!([])).await, false, "no script from a name ran");
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_files_view_pages_through_100000_rows() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("");
+    let data = world.dir.path().join("big-data");
+    seed_ledger(&data.join("fanout.db"), 100_000).await;
+    let app = world.open_app(&config, &data).await;
+    app.wait_ready("dashboard").await;
+
+    app.click("#nav-files").await;
+    app.wait_ready("files").await;
+
+    assert_eq!(app.text("#files-range").await, "1–100 of 100000");
+    assert_eq!(app.exec("return document.querySelectorAll('tr.file-row').length", json!([])).await, 100);
+    app.click("#files-next").await;
+    app.wait_until(
+        "page two",
+        "return document.querySelector('#files-range').dataset.start === '101'",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    assert_eq!(app.text("#files-range").await, "101–200 of 100000");
+    let first = app.exec("return document.querySelector('tr.file-row').dataset.path", json!([])).await;
+    assert_eq!(first, "Big/file-000100.txt");
+    app.type_into("#files-search", "file-09999").await;
+    app.wait_until(
+        "the search",
+        "return document.querySelector('#files-range').dataset.total === '10'",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    app.close().await;
+}
+
+/// A ledger of `rows` files at two destinations (every tenth failed), written straight to
+/// SQLite after the engine's migrations made the schema.
+async fn seed_ledger(db_path: &Path, rows: usize) {
+    std::fs::create_dir_all(db_path.parent().unwrap()).unwrap();
+    let db = fanout_core::db::Database::open(db_path).await.unwrap();
+    db.close().await;
+    let url = format!("sqlite://{}", db_path.display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let last = rows - 1;
+    sqlx::query(&format!(
+        "INSERT INTO files (file_id, parent_id, name, remote_name, mime_type, is_folder, size, md5, drive_path, remote_path, updated_at) \
+         WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last}) \
+         SELECT printf('f%06d', i), 'big', printf('file-%06d.txt', i), printf('file-%06d.txt', i), 'text/plain', 0, 1000 + i, 'md5', \
+                printf('Big/file-%06d.txt', i), printf('google-drive/Big/file-%06d.txt', i), '2026-11-25T00:00:00Z' FROM n"
+    ))
+    .execute(&pool)
+    .await
+    .unwrap();
+    for destination in ["aws_s3", "local"] {
+        sqlx::query(
+            "INSERT INTO file_destinations (file_id, destination, sync_status, remote_path, size, error_message, updated_at) \
+             SELECT file_id, ?, CASE WHEN size % 10 = 0 THEN 'failed' ELSE 'synced' END, remote_path, size, \
+                    CASE WHEN size % 10 = 0 THEN 'cannot reach the destination' END, '2026-11-25T00:00:00Z' FROM files",
+        )
+        .bind(destination)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
+}

@@ -1,0 +1,219 @@
+//! The real app in the real WebKit webview, driven over WebDriver (W3C, raw HTTP).
+//!
+//! A virtual screen (Xvfb) and WebKitGTK's own driver (`WebKitWebDriver`, which is what
+//! `tauri-driver` runs underneath) are started per test on free ports and stopped after it.
+//! The driver launches the built `fanout-desktop` binary with the test's arguments and
+//! environment.
+
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use serde_json::{json, Value};
+
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// Kills the process it holds when dropped.
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        // SIGTERM first: WebKitWebDriver then stops the browser it started.
+        unsafe {
+            libc::kill(self.0.id() as libc::pid_t, libc::SIGTERM);
+        }
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub struct Session {
+    http: reqwest::Client,
+    url: String,
+    _driver: Guard,
+    _display: Guard,
+}
+
+fn free_display() -> u32 {
+    (90..400)
+        .find(|n| {
+            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
+        })
+        .expect("a free X display")
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The app processes the driver `driver_pid` started.
+fn app_pids(driver_pid: u32) -> Vec<i32> {
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fanout-desktop")).unwrap();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_deref() == Some(exe.as_path()))
+        .filter(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                == Some(driver_pid)
+        })
+        .collect()
+}
+
+impl Session {
+    /// Starts the app with `args` and `env` in a fresh webview session.
+    pub async fn start(args: &[String], env: &[(String, String)]) -> Session {
+        let display = free_display();
+        let xvfb = Command::new("Xvfb")
+            .args([
+                format!(":{display}"),
+                "-screen".into(),
+                "0".into(),
+                "1280x860x24".into(),
+                "-nolisten".into(),
+                "tcp".into(),
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("Xvfb (installed by scripts/setup)");
+        let display_guard = Guard(xvfb);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !Path::new(&format!("/tmp/.X11-unix/X{display}")).exists() {
+            assert!(Instant::now() < deadline, "Xvfb did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let port = free_port();
+        let driver = Command::new("WebKitWebDriver")
+            .arg(format!("--port={port}"))
+            .env("DISPLAY", format!(":{display}"))
+            .env("TAURI_WEBVIEW_AUTOMATION", "true")
+            // WebKitGTK draws nothing under Xvfb with compositing on.
+            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            .env("NO_AT_BRIDGE", "1")
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("WebKitWebDriver (package webkit2gtk-driver, installed by scripts/setup)");
+        let driver_guard = Guard(driver);
+        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "WebKitWebDriver did not start");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let binary = env!("CARGO_BIN_EXE_fanout-desktop");
+        let caps = json!({ "capabilities": { "alwaysMatch": {
+            "webkitgtk:browserOptions": { "binary": binary, "args": args }
+        } } });
+        let created: Value =
+            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let id = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
+        Session { http, url: format!("{base}/session/{id}"), _driver: driver_guard, _display: display_guard }
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut request = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let reply: Value = request.send().await.unwrap().json().await.unwrap();
+        if let Some(error) = reply["value"]["error"].as_str() {
+            panic!("WebDriver {path}: {error}: {}", reply["value"]["message"]);
+        }
+        reply["value"].clone()
+    }
+
+    /// Runs `script` in the page (its `arguments` are `args`) and returns its value.
+    pub async fn exec(&self, script: &str, args: Value) -> Value {
+        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+    }
+
+    /// Waits until `script` returns something truthy, and returns it.
+    pub async fn wait_until(&self, what: &str, script: &str, args: Value, timeout: Duration) -> Value {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let value = self.exec(script, args.clone()).await;
+            if !(value.is_null() || value == json!(false) || value == json!("") || value == json!(0)) {
+                return value;
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn wait_ready(&self, view: &str) {
+        let script = "return document.body.dataset.ready === arguments[0]";
+        self.wait_until(&format!("the {view} view"), script, json!([view]), Duration::from_secs(30)).await;
+    }
+
+    /// An element reference for a CSS selector (waiting for it to appear).
+    pub async fn find(&self, css: &str) -> String {
+        let script = "return document.querySelector(arguments[0])";
+        let found = self.wait_until(css, script, json!([css]), Duration::from_secs(30)).await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("{css} is not an element: {found}")).to_string()
+    }
+
+    /// The element `script` returns (a reference usable with [`Session::click_element`]).
+    pub async fn element(&self, what: &str, script: &str, args: Value) -> String {
+        let found = self.wait_until(what, script, args, Duration::from_secs(30)).await;
+        found[ELEMENT].as_str().unwrap_or_else(|| panic!("{what} is not an element: {found}")).to_string()
+    }
+
+    /// A real click (the driver scrolls the element into view and clicks its centre).
+    pub async fn click_element(&self, element: &str) {
+        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+    }
+
+    pub async fn click(&self, css: &str) {
+        let element = self.find(css).await;
+        self.click_element(&element).await;
+    }
+
+    pub async fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css).await;
+        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({ "text": text }))).await;
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.exec("const e = document.querySelector(arguments[0]); return e ? e.textContent : null", json!([css]))
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Saves a PNG of the window.
+    pub async fn screenshot(&self, path: &Path) {
+        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, png).unwrap();
+    }
+
+    /// Ends the session and the app (which would otherwise stay in the tray).
+    pub async fn close(self) {
+        let apps = app_pids(self._driver.0.id());
+        let _ = self.http.delete(&self.url).send().await;
+        for pid in apps {
+            unsafe {
+                libc::kill(pid, libc::SIGTERM);
+            }
+        }
+    }
+}
