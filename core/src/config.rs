@@ -27,9 +27,9 @@ fn parse_schedule(text: &str) -> Option<std::time::Duration> {
     let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = number.parse().ok()?;
     let seconds = match unit.trim() {
-        "m" | "min" | "minutes" => n * 60,
-        "h" | "hours" => n * 3600,
-        "d" | "days" => n * 86_400,
+        "m" | "min" | "minute" | "minutes" => n * 60,
+        "h" | "hour" | "hours" => n * 3600,
+        "d" | "day" | "days" => n * 86_400,
         _ => return None,
     };
     (seconds >= 300).then(|| std::time::Duration::from_secs(seconds))
@@ -253,7 +253,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             Some(text) => Some(parse_schedule(text).ok_or_else(|| {
                 invalid(
                     "sync.schedule",
-                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d`"),
+                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d` (5 minutes at least)"),
                 )
             })?),
             None => None,
@@ -415,6 +415,7 @@ mod tests {
         assert_eq!(parse_schedule("every 6h"), Some(std::time::Duration::from_secs(6 * 3600)));
         assert_eq!(parse_schedule("every 30m"), Some(std::time::Duration::from_secs(1800)));
         assert_eq!(parse_schedule("every 1d"), Some(std::time::Duration::from_secs(86_400)));
+        assert_eq!(parse_schedule("every 2 hours"), Some(std::time::Duration::from_secs(7200)));
         assert_eq!(parse_schedule("every 1m"), None, "too often");
         assert_eq!(parse_schedule("hourly"), None);
         let err = Config::parse("sync:\n  schedule: sometimes\n", "t").unwrap_err();

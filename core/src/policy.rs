@@ -48,7 +48,7 @@ pub fn decide(ancestors: &[&str], policies: &HashMap<String, FolderPolicy>) -> D
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PolicyError {
-    #[error("a policy needs at least one destination (--to aws_s3,local ...)")]
+    #[error("a policy needs at least one destination; tick one (or give `--to aws_s3,local ...`)")]
     NoDestinations,
     #[error("unknown destination `{key}`; configured destinations are: {known}")]
     UnknownDestination { key: String, known: String },
@@ -62,7 +62,7 @@ pub enum PolicyError {
     AmbiguousPath { path: String, count: usize, ids: String },
     #[error("no policy for folder `{0}`; `fanout policy list` shows the policies")]
     NoSuchPolicy(String),
-    #[error("folder `{0}` already has a policy; use `fanout policy update` to change it")]
+    #[error("folder `{0}` already has a policy; edit it instead (`fanout policy update` from a terminal)")]
     AlreadyExists(String),
 }
 

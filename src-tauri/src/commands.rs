@@ -70,7 +70,10 @@ pub struct TestVerdict {
 #[tauri::command]
 pub async fn test_destination(state: State<'_, AppState>, key: String) -> CommandResult<TestVerdict> {
     Ok(match state.engine.test_destination(&key).await {
-        Ok(()) => TestVerdict { ok: true, message: format!("{key}: connected, credentials and bucket OK") },
+        Ok(()) => TestVerdict {
+            ok: true,
+            message: format!("{key}: test passed (reached it, keys accepted, contents listed)"),
+        },
         Err(e) => TestVerdict { ok: false, message: e.to_string() },
     })
 }

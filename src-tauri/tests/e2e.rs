@@ -227,7 +227,7 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
         )
         .await;
     assert!(error.as_str().unwrap().contains("scaleway"), "{error}");
-    assert_eq!(world.aws.dir.join("backup-aws/google-drive").join(path).exists(), true);
+    assert!(world.aws.dir.join("backup-aws/google-drive").join(path).exists());
     assert_eq!(app.exec("return window.__alerted", json!([])).await, false, "no script from a name ran");
     app.close().await;
 }

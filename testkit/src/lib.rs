@@ -12,3 +12,4 @@ pub mod fake_b2;
 pub mod fake_google;
 pub mod lying_s3;
 pub mod s3;
+pub mod serve;

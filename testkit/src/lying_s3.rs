@@ -12,7 +12,6 @@
 //! local endpoint.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use anyhow::Context;
@@ -23,7 +22,6 @@ use axum::response::{IntoResponse, Response};
 use axum::Router;
 use bytes::Bytes;
 use md5::{Digest, Md5};
-use tokio::sync::oneshot;
 
 /// Upload IDs this proxy makes up start with this, so they can never be the server's.
 const UPLOAD_ID_PREFIX: &str = "lying-s3-upload-";
@@ -56,8 +54,7 @@ struct Proxy {
 /// A running lying proxy; stopped when dropped.
 pub struct LyingS3Proxy {
     shared: Arc<Mutex<Shared>>,
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::serve::Served,
 }
 
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
@@ -88,25 +85,13 @@ impl LyingS3Proxy {
         let app = Router::new().fallback(handle).layer(DefaultBodyLimit::disable()).with_state(proxy);
 
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0)).await?;
-        let addr = listener.local_addr()?;
-        // Without TCP_NODELAY every small response waits out a 40 ms delayed ACK on loopback.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let (tx, rx) = oneshot::channel();
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(Self { shared, addr, shutdown: Some(tx) })
+        let server = crate::serve::spawn(listener, app)?;
+        Ok(Self { shared, server })
     }
 
     /// The address to give clients instead of the real server's.
     pub fn endpoint(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// From now on, uploads of keys containing `key_substring` are answered as stored but
@@ -124,14 +109,6 @@ impl LyingS3Proxy {
     /// Keys swallowed so far (without the bucket), one entry per upload.
     pub fn swallowed(&self) -> Vec<String> {
         lock(&self.shared).swallowed.clone()
-    }
-}
-
-impl Drop for LyingS3Proxy {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

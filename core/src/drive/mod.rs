@@ -44,6 +44,10 @@ pub enum DriveError {
     ChecksumMismatch { expected: String, actual: String },
     #[error("cannot write the staging file {path}: {source}")]
     Staging { path: String, source: std::io::Error },
+    #[error(
+        "the disk holding Fanout's staging folder is full (writing {path}); free some space, or move the data folder"
+    )]
+    StagingFull { path: String },
     #[error("Drive sent a response Fanout cannot read: {0}")]
     BadResponse(String),
 }
@@ -478,7 +482,15 @@ impl DriveClient {
         dest: &Path,
         resumable: bool,
     ) -> Result<Downloaded, DriveError> {
-        let staging = |source| DriveError::Staging { path: dest.display().to_string(), source };
+        let staging = |source: std::io::Error| {
+            let path = dest.display().to_string();
+            // ENOSPC: said plainly, since it is about this machine, not about Drive.
+            if source.raw_os_error() == Some(28) {
+                DriveError::StagingFull { path }
+            } else {
+                DriveError::Staging { path, source }
+            }
+        };
         let mut file = tokio::fs::File::create(dest).await.map_err(staging)?;
         let mut md5 = Md5::new();
         let mut sha1 = Sha1::new();

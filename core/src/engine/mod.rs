@@ -44,7 +44,7 @@ pub enum EngineError {
     UnknownDestination(String),
     #[error("`{field}` is not a secret of `{owner}`; its secrets are: {expected}")]
     UnknownSecretField { owner: String, field: String, expected: String },
-    #[error("not signed in to Google: run `fanout auth google` (or set FANOUT_GOOGLE_ACCESS_TOKEN)")]
+    #[error("not signed in to Google: connect in Settings → Google account, or run `fanout auth google`")]
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
     RcloneMissing,

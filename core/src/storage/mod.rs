@@ -25,7 +25,7 @@ pub enum StorageError {
     UnknownDestination(String),
     #[error("destination `{0}` is disabled in config.yaml")]
     Disabled(String),
-    #[error("no {field} for destination `{key}`: store it with `fanout secret set {key} {field}` or set {env}")]
+    #[error("no {field} for destination `{key}`: enter it in Settings → Destinations, run `fanout secret set {key} {field}`, or set {env}")]
     MissingSecret { key: String, field: String, env: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
@@ -160,7 +160,8 @@ fn explain(dest: &DestinationConfig, raw: &str) -> String {
         || lower.contains("timeout")
     {
         format!("{}: cannot reach {target}; check the endpoint and your connection ({raw})", dest.key)
-    } else if lower.contains("no space left") {
+    } else if lower.contains("no space left") || lower.contains("remaining disk space") || lower.contains("disk quota")
+    {
         format!("{}: the destination is full ({raw})", dest.key)
     } else {
         format!("{}: {raw}", dest.key)

@@ -20,12 +20,10 @@ pub(crate) mod store;
 mod upload;
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 pub use store::{ABSOLUTE_MINIMUM_PART_SIZE, RECOMMENDED_PART_SIZE};
 
@@ -134,8 +132,7 @@ pub(crate) fn lock(state: &Shared) -> MutexGuard<'_, State> {
 /// A running fake B2; stopped when dropped.
 pub struct FakeB2 {
     state: Shared,
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::serve::Served,
 }
 
 impl FakeB2 {
@@ -152,25 +149,14 @@ impl FakeB2 {
             faults: Vec::new(),
             base_url: format!("http://{addr}"),
         }));
-        let (tx, rx) = oneshot::channel();
         let app = routes::router(state.clone());
-        // Without TCP_NODELAY every small response waits out a delayed ACK on loopback.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(Self { state, addr, shutdown: Some(tx) })
+        let server = crate::serve::spawn(listener, app)?;
+        Ok(Self { state, server })
     }
 
     /// What goes in rclone's b2 `endpoint` option; also the `apiUrl` and `downloadUrl`.
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     pub fn account_id(&self) -> String {
@@ -295,14 +281,6 @@ impl FakeB2 {
     /// How many large files are started but neither finished nor cancelled.
     pub fn large_files_unfinished(&self) -> usize {
         self.state().store.large_files.len()
-    }
-}
-
-impl Drop for FakeB2 {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
 

@@ -11,13 +11,11 @@ mod query;
 mod routes;
 pub mod store;
 
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
-use tokio::sync::oneshot;
 
 pub use store::{Manifest, Store, ROOT_ID};
 
@@ -89,8 +87,7 @@ pub struct State {
 /// A running fake Google server; stopped when dropped.
 pub struct FakeGoogle {
     state: Arc<Mutex<State>>,
-    addr: SocketAddr,
-    shutdown: Option<oneshot::Sender<()>>,
+    server: crate::serve::Served,
 }
 
 /// The access token the fake accepts unless told otherwise.
@@ -120,25 +117,13 @@ impl FakeGoogle {
             oauth: oauth::OAuthState::default(),
             max_page_size: None,
         }));
-        let (tx, rx) = oneshot::channel();
         let app = routes::router(state.clone());
-        // Without TCP_NODELAY every small response waits out a 40 ms delayed ACK on loopback;
-        // Google's servers do not behave like that, so neither may the fake.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        tokio::spawn(async move {
-            let _ = axum::serve(listener, app)
-                .with_graceful_shutdown(async {
-                    let _ = rx.await;
-                })
-                .await;
-        });
-        Ok(Self { state, addr, shutdown: Some(tx) })
+        let server = crate::serve::spawn(listener, app)?;
+        Ok(Self { state, server })
     }
 
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        self.server.base_url()
     }
 
     /// The Drive API root to put in `google.drive_url`.
@@ -211,13 +196,5 @@ impl FakeGoogle {
     /// Runs a mutation on the Drive's state (each mutation appends to the change log).
     pub fn mutate<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
         f(&mut self.state().store)
-    }
-}
-
-impl Drop for FakeGoogle {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
     }
 }
