@@ -64,6 +64,8 @@ struct RawGoogle {
     revoke_url: Option<String>,
     drive_url: Option<String>,
     retry_base_ms: Option<u64>,
+    requests_per_second: Option<f64>,
+    request_burst: Option<u32>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -122,6 +124,9 @@ pub struct GoogleConfig {
     pub drive_url: String,
     /// First wait before retrying a rate-limited or failed Drive request; doubles each time.
     pub retry_base_ms: u64,
+    /// Drive requests per second Fanout allows itself, after a first burst of `request_burst`.
+    pub requests_per_second: f64,
+    pub request_burst: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -215,6 +220,9 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         revoke_url: url_field("google.revoke_url", g.revoke_url, "https://oauth2.googleapis.com/revoke")?,
         drive_url: url_field("google.drive_url", g.drive_url, "https://www.googleapis.com/drive/v3")?,
         retry_base_ms: g.retry_base_ms.unwrap_or(1000).clamp(1, 60_000),
+        // Half of Google's default per-user quota (12,000 a minute), so other apps keep room.
+        requests_per_second: g.requests_per_second.unwrap_or(100.0).clamp(0.1, 1000.0),
+        request_burst: g.request_burst.unwrap_or(200).clamp(1, 10_000),
     };
 
     let mut destinations = Vec::new();

@@ -8,7 +8,7 @@ use fanout_core::db::SyncStatus;
 use fanout_core::sync::SyncOptions;
 use fanout_testkit::fake_google::{Fault, FaultAction};
 use md5::{Digest, Md5};
-use support::setup;
+use support::{setup, setup_with_google};
 
 fn files(n: usize) -> Vec<(String, Vec<u8>)> {
     (0..n).map(|i| (format!("Projects/f{i}.txt"), format!("file {i}\n").repeat(100).into_bytes())).collect()
@@ -241,4 +241,82 @@ async fn a_second_sync_on_the_same_data_folder_is_refused_while_one_runs() {
     let err = refused.unwrap_err().to_string();
     assert!(err.contains("already running"), "{err}");
     assert_eq!(s.engine.recent_runs(10).await.unwrap().len(), 1, "the refused sync recorded nothing");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_13_an_html_503_from_a_front_end_is_retried_like_any_server_error() {
+    let s = setup(&[("Projects/a.txt", b"alpha".to_vec())], None, "").await;
+    s.drive.inject(Fault {
+        route: Some("files.get_media".into()),
+        file_id: None,
+        times: Some(1),
+        action: FaultAction::Raw {
+            code: 503,
+            body: "<html><body>Service Unavailable</body></html>".into(),
+            content_type: "text/html".into(),
+        },
+    });
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(summary.status, "succeeded", "{:?}", summary.errors);
+    let media: Vec<u16> = s.requests_for("Projects/a.txt", "files.get_media").iter().map(|r| r.status).collect();
+    assert_eq!(media, [503, 200]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_13_the_clients_own_pacing_never_exceeds_the_quota() {
+    let fixture = files(40);
+    // At most 20 a second after a burst of 5: never more than 25 in any second.
+    let google = "  requests_per_second: 20\n  request_burst: 5\n";
+    let s = setup_with_google(&refs(&fixture), None, google, "").await;
+    s.drive.set_quota(25, std::time::Duration::from_secs(1));
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(summary.status, "succeeded", "{:?}", summary.errors);
+    let refused = s.drive.state().quota.as_ref().unwrap().refused;
+    assert_eq!(refused, 0, "the quota was hit");
+    assert!(s.drive.requests().len() > 40);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_15_a_stale_md5_in_metadata_fails_the_file_and_its_bytes_reach_no_destination() {
+    let s = setup(&[("Projects/a.txt", b"alpha".to_vec()), ("Projects/b.txt", b"bravo".to_vec())], None, "").await;
+    s.drive.report_stale_md5(&s.drive.id_of("Projects/a.txt").unwrap());
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(summary.status, "partial");
+    let pair = &s.row("Projects/a.txt").await.destinations[0];
+    assert_eq!(pair.status, SyncStatus::Failed);
+    assert!(pair.error_message.as_deref().unwrap_or_default().contains("checksum"), "{pair:?}");
+    assert_eq!(s.backed_up("Projects/a.txt"), None);
+    assert_eq!(s.backed_up("Projects/b.txt").as_deref(), Some(&b"bravo"[..]));
+    assert!(s.staging_is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_16_a_server_that_ignores_range_makes_the_client_start_over_and_still_verify() {
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i * 11 % 251) as u8).collect();
+    let s = setup(&[("Projects/big.bin", big.clone())], None, "").await;
+    let id = s.drive.id_of("Projects/big.bin");
+    for action in [FaultAction::TruncateAfter { bytes: 120_000 }, FaultAction::IgnoreRange] {
+        s.drive.inject(Fault { route: Some("files.get_media".into()), file_id: id.clone(), times: Some(1), action });
+    }
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(summary.status, "succeeded", "{:?}", summary.errors);
+    assert_eq!(s.backed_up("Projects/big.bin"), Some(big));
+    let media = s.requests_for("Projects/big.bin", "files.get_media");
+    assert_eq!(media.len(), 2);
+    assert!(media[1].range.is_some() && media[1].status == 200, "a Range request answered in full");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_17_a_slow_body_still_arrives_whole() {
+    let body: Vec<u8> = (0..64_000u32).map(|i| (i % 251) as u8).collect();
+    let s = setup(&[("Projects/slow.bin", body.clone())], None, "").await;
+    s.drive.inject(Fault {
+        route: Some("files.get_media".into()),
+        file_id: None,
+        times: Some(1),
+        action: FaultAction::Throttle { bytes_per_sec: 128_000 },
+    });
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+    assert_eq!(summary.status, "succeeded", "{:?}", summary.errors);
+    assert_eq!(s.backed_up("Projects/slow.bin"), Some(body));
 }

@@ -230,3 +230,38 @@ async fn scenario_19_the_changes_feed_is_read_page_by_page_in_order_and_replayin
     };
     assert_eq!(statuses(&ledger), statuses(&again));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_12_a_shared_drive_folder_is_listed_backed_up_and_followed_with_the_right_flags() {
+    let s = setup(&[("Projects/a.txt", b"alpha".to_vec())], None, "").await;
+    let (team, designs) = s.drive.mutate(|store| {
+        let team = store.add_shared_drive("Team");
+        let designs = store.add_folder(&team, "Designs");
+        store.add_file(&designs, "logo.svg", bytes::Bytes::from_static(b"<svg/>"));
+        (team, designs)
+    });
+
+    let top = s.engine.drive_folders(None).await.unwrap();
+    assert!(top.iter().any(|f| f.id == team && f.name == "Team" && f.shared_drive), "{top:?}");
+    let inside = s.engine.drive_folders(Some(&team)).await.unwrap();
+    assert_eq!(inside.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["Designs"]);
+    let policy = s.engine.add_policy(&designs, &["local".into()], true).await.unwrap();
+    assert_eq!(policy.folder_path, "Team/Designs");
+    sync_ok(&s.engine).await;
+
+    assert_eq!(s.backed_up("Team/Designs/logo.svg").as_deref(), Some(&b"<svg/>"[..]));
+    for r in s.drive.requests().iter().filter(|r| r.route == "files.list") {
+        assert_eq!(r.param("supportsAllDrives"), Some("true"));
+        assert_eq!(r.param("includeItemsFromAllDrives"), Some("true"));
+        assert_eq!(r.param("corpora"), Some("allDrives"));
+    }
+
+    // A file added in the shared drive arrives through the changes feed.
+    s.drive.clear_requests();
+    s.drive.mutate(|store| store.add_file(&designs, "icon.svg", bytes::Bytes::from_static(b"<svg id='i'/>")));
+    sync_ok(&s.engine).await;
+    assert_eq!(s.backed_up("Team/Designs/icon.svg").as_deref(), Some(&b"<svg id='i'/>"[..]));
+    assert!(!s.drive.requests().iter().any(|r| r.route == "files.list"), "no full re-listing");
+    let feed = s.drive.requests().into_iter().find(|r| r.route == "changes.list").unwrap();
+    assert_eq!(feed.param("includeItemsFromAllDrives"), Some("true"));
+}

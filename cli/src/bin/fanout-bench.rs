@@ -137,7 +137,11 @@ impl Bench {
     ) -> anyhow::Result<Profile> {
         let dir = self.work.join(name);
         std::fs::create_dir_all(&dir)?;
-        let mut yaml = format!("google:\n  drive_url: {}\ndestinations:\n", drive.drive_url());
+        // The fake Drive has no quota: pacing would measure the configured pace, not Fanout.
+        let mut yaml = format!(
+            "google:\n  drive_url: {}\n  requests_per_second: 1000\n  request_burst: 1000\ndestinations:\n",
+            drive.drive_url()
+        );
         let mut env = vec![("FANOUT_GOOGLE_ACCESS_TOKEN".to_string(), DEFAULT_TOKEN.to_string())];
         for (key, server) in servers {
             yaml += &format!(

@@ -5,6 +5,9 @@
 //! while md5 and sha1 are computed, never holding a whole file in memory.
 
 pub mod naming;
+mod pacer;
+
+pub use pacer::Pacer;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -213,6 +216,7 @@ pub struct DriveClient {
     base: String,
     tokens: Arc<TokenSource>,
     backoff: Backoff,
+    pacer: Arc<Pacer>,
 }
 
 impl std::fmt::Debug for DriveClient {
@@ -230,11 +234,18 @@ impl DriveClient {
             .read_timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| DriveError::Network(e.to_string()))?;
-        Ok(Self { http, base: base_url.trim_end_matches('/').to_string(), tokens, backoff: Backoff::default() })
+        let pacer = Arc::new(Pacer::new(10.0, 100));
+        Ok(Self { http, base: base_url.trim_end_matches('/').to_string(), tokens, backoff: Backoff::default(), pacer })
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
         self.backoff = backoff;
+        self
+    }
+
+    /// Paces requests (clones share the pacer, so a whole run stays under one budget).
+    pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> Self {
+        self.pacer = pacer;
         self
     }
 
@@ -251,6 +262,7 @@ impl DriveClient {
         let mut renewed = false;
         loop {
             attempt += 1;
+            self.pacer.wait().await;
             let mut request = self.http.get(&url).query(query).bearer_auth(&token);
             if let Some(from) = range_from {
                 request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
@@ -350,6 +362,8 @@ impl DriveClient {
                 ("pageSize", "1000"),
                 ("supportsAllDrives", "true"),
                 ("includeItemsFromAllDrives", "true"),
+                // Shared-drive items are only in the allDrives corpus; parent queries stay cheap.
+                ("corpora", "allDrives"),
             ];
             if let Some(token) = &page_token {
                 query.push(("pageToken", token.as_str()));
@@ -404,6 +418,36 @@ impl DriveClient {
             recovered.extend(found);
         }
         Ok(recovered)
+    }
+
+    /// The shared drives the user is a member of: (ID, name).
+    pub async fn shared_drives(&self) -> Result<Vec<(String, String)>, DriveError> {
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct DriveList {
+            next_page_token: Option<String>,
+            #[serde(default)]
+            drives: Vec<SharedDrive>,
+        }
+        #[derive(Deserialize)]
+        struct SharedDrive {
+            id: String,
+            name: String,
+        }
+        let mut out = Vec::new();
+        let mut page_token: Option<String> = None;
+        loop {
+            let mut query = vec![("pageSize", "100"), ("fields", "nextPageToken,drives(id,name)")];
+            if let Some(token) = &page_token {
+                query.push(("pageToken", token.as_str()));
+            }
+            let page: DriveList = self.get_json("/drives", &query).await?;
+            out.extend(page.drives.into_iter().map(|d| (d.id, d.name)));
+            match page.next_page_token {
+                Some(token) => page_token = Some(token),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// A token for the changes feed, taken before a full listing so nothing is missed.

@@ -12,14 +12,32 @@ const SEARCH_LIMIT: usize = 200;
 pub struct DriveFolder {
     pub id: String,
     pub name: String,
+    /// The top of a shared drive rather than a folder.
+    pub shared_drive: bool,
 }
 
 impl Engine {
-    /// The folders directly inside `parent_id` (My Drive when `None`), sorted by name.
+    /// The folders directly inside `parent_id`, sorted by name; at the top (`None`), My Drive's
+    /// folders followed by the shared drives.
     pub async fn drive_folders(&self, parent_id: Option<&str>) -> Result<Vec<DriveFolder>, EngineError> {
-        let parent = parent_id.filter(|p| !p.is_empty()).unwrap_or("root");
-        let q = format!("'{}' in parents and mimeType = '{FOLDER_MIME}' and trashed = false", escape_q(parent));
-        self.folders_matching(&q, usize::MAX).await
+        let parent = parent_id.filter(|p| !p.is_empty());
+        let q = format!(
+            "'{}' in parents and mimeType = '{FOLDER_MIME}' and trashed = false",
+            escape_q(parent.unwrap_or("root"))
+        );
+        let mut folders = self.folders_matching(&q, usize::MAX).await?;
+        if parent.is_none() {
+            let mut drives: Vec<DriveFolder> = self
+                .drive()?
+                .shared_drives()
+                .await?
+                .into_iter()
+                .map(|(id, name)| DriveFolder { id, name, shared_drive: true })
+                .collect();
+            drives.sort_by_cached_key(|d| d.name.to_lowercase());
+            folders.extend(drives);
+        }
+        Ok(folders)
     }
 
     /// Folders whose name contains `query` (case-insensitively, as Drive matches).
@@ -33,8 +51,13 @@ impl Engine {
     }
 
     async fn folders_matching(&self, q: &str, limit: usize) -> Result<Vec<DriveFolder>, EngineError> {
-        let mut folders: Vec<DriveFolder> =
-            self.drive()?.query_files(q).await?.into_iter().map(|f| DriveFolder { id: f.id, name: f.name }).collect();
+        let mut folders: Vec<DriveFolder> = self
+            .drive()?
+            .query_files(q)
+            .await?
+            .into_iter()
+            .map(|f| DriveFolder { id: f.id, name: f.name, shared_drive: false })
+            .collect();
         folders.sort_by_cached_key(|f| (f.name.to_lowercase(), f.id.clone()));
         folders.truncate(limit);
         Ok(folders)

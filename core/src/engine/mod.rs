@@ -64,6 +64,8 @@ pub struct Engine {
     tokens: std::sync::Mutex<Option<Arc<TokenSource>>>,
     /// Starts rclone: directly, unless the host (the desktop app) supplies its own.
     launcher: Arc<dyn Launcher>,
+    /// One request budget for every Drive client of this engine.
+    pacer: Arc<crate::drive::Pacer>,
 }
 
 impl Engine {
@@ -72,6 +74,7 @@ impl Engine {
         std::fs::create_dir_all(data_dir)
             .map_err(|source| EngineError::DataDir { path: data_dir.to_path_buf(), source })?;
         let db = Database::open(&data_dir.join("fanout.db")).await?;
+        let pacer = Arc::new(crate::drive::Pacer::new(config.google.requests_per_second, config.google.request_burst));
         Ok(Self {
             config,
             db,
@@ -79,6 +82,7 @@ impl Engine {
             secrets,
             tokens: Default::default(),
             launcher: Arc::new(DirectLauncher),
+            pacer,
         })
     }
 
@@ -101,7 +105,8 @@ impl Engine {
             base: std::time::Duration::from_millis(self.config.google.retry_base_ms),
             ..Default::default()
         };
-        Ok(DriveClient::new(&self.config.google.drive_url, tokens)?.with_backoff(backoff))
+        let pacer = self.pacer.clone();
+        Ok(DriveClient::new(&self.config.google.drive_url, tokens)?.with_backoff(backoff).with_pacer(pacer))
     }
 
     /// Has rclone started by `launcher` from now on (the desktop app's sidecar).
@@ -278,10 +283,20 @@ impl Engine {
         let data_dir_error = |source| EngineError::DataDir { path: path.clone(), source };
         let file =
             std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path).map_err(data_dir_error)?;
-        match file.try_lock() {
-            Ok(()) => Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => Err(EngineError::AlreadyRunning(self.data_dir.clone())),
-            Err(std::fs::TryLockError::Error(e)) => Err(data_dir_error(e)),
+        // A process being started by another thread can hold a copy of the descriptor (and so
+        // the lock) for the instant between fork and exec; a lock held by a real sync stays.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_millis(500);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(25));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(EngineError::AlreadyRunning(self.data_dir.clone()))
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(data_dir_error(e)),
+            }
         }
     }
 

@@ -21,6 +21,16 @@ pub struct Setup {
 }
 
 pub async fn setup(files: &[(&str, Vec<u8>)], manifest: Option<&str>, sync_yaml: &str) -> Setup {
+    setup_with_google(files, manifest, "", sync_yaml).await
+}
+
+/// Like [`setup`], with extra `google:` settings (indented lines, e.g. pacing).
+pub async fn setup_with_google(
+    files: &[(&str, Vec<u8>)],
+    manifest: Option<&str>,
+    google_yaml: &str,
+    sync_yaml: &str,
+) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("drive");
     std::fs::create_dir_all(root.join("Projects")).unwrap();
@@ -37,7 +47,7 @@ pub async fn setup(files: &[(&str, Vec<u8>)], manifest: Option<&str>, sync_yaml:
     let drive = FakeGoogle::serve_dir(&root, manifest_path.as_deref(), 0).await.unwrap();
     let backup = dir.path().join("backup");
     let yaml = format!(
-        "google:\n  drive_url: {}\n  retry_base_ms: 20\ndestinations:\n  local:\n    type: local\n    enabled: true\n    path: {}\nsync:\n{sync_yaml}",
+        "google:\n  drive_url: {}\n  retry_base_ms: 20\n{google_yaml}destinations:\n  local:\n    type: local\n    enabled: true\n    path: {}\nsync:\n{sync_yaml}",
         drive.drive_url(),
         backup.display()
     );

@@ -65,6 +65,12 @@ pub enum FaultAction {
     /// Every issued access token expires just before this request is checked, as if an hour
     /// had passed mid-run: the request itself gets 401.
     ExpireTokens,
+    /// Answer with this status and a raw body (an HTML 502/503 page, an empty 500).
+    Raw { code: u16, body: String, content_type: String },
+    /// Ignore the Range header: answer 200 with the whole body.
+    IgnoreRange,
+    /// Send the body at this many bytes per second.
+    Throttle { bytes_per_sec: u64 },
     /// Drive's OR'd-parents bug (rclone#3114): a `files.list` naming several parents returns
     /// the children of only the first `keep_parents` of them (0: an empty result).
     FastListOrBug { keep_parents: usize },
@@ -82,6 +88,38 @@ pub struct State {
     pub oauth: oauth::OAuthState,
     /// Short pages: no list or changes page holds more than this, whatever `pageSize` asks.
     pub max_page_size: Option<usize>,
+    /// A per-user request quota, as Google enforces it.
+    pub quota: Option<Quota>,
+}
+
+/// At most `limit` Drive requests in any `window`; beyond it, 403 `userRateLimitExceeded`.
+#[derive(Debug, Clone)]
+pub struct Quota {
+    pub limit: usize,
+    pub window: std::time::Duration,
+    /// When recent requests arrived (those inside the window).
+    pub recent: std::collections::VecDeque<std::time::Instant>,
+    /// Requests refused for going over.
+    pub refused: u32,
+}
+
+impl Quota {
+    pub fn new(limit: usize, window: std::time::Duration) -> Self {
+        Self { limit, window, recent: Default::default(), refused: 0 }
+    }
+
+    /// Counts a request; false when it goes over the quota.
+    pub fn admit(&mut self, now: std::time::Instant) -> bool {
+        while self.recent.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= self.limit {
+            self.refused += 1;
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
 }
 
 /// A running fake Google server; stopped when dropped.
@@ -116,6 +154,7 @@ impl FakeGoogle {
             started: std::time::Instant::now(),
             oauth: oauth::OAuthState::default(),
             max_page_size: None,
+            quota: None,
         }));
         let app = routes::router(state.clone());
         let server = crate::serve::spawn(listener, app)?;
@@ -166,6 +205,18 @@ impl FakeGoogle {
 
     pub fn add_file(&self, parent_id: &str, name: &str, bytes: impl Into<Bytes>) -> String {
         self.state().store.add_file(parent_id, name, bytes.into())
+    }
+
+    /// From now on, at most `limit` Drive requests per `window` are served.
+    pub fn set_quota(&self, limit: usize, window: std::time::Duration) {
+        self.state().quota = Some(Quota::new(limit, window));
+    }
+
+    /// Makes Drive report a wrong md5 for a file whose bytes stay the same (stale metadata).
+    pub fn report_stale_md5(&self, id: &str) {
+        if let Some(f) = self.state().store.files.get_mut(id) {
+            f.md5 = Some("0".repeat(32));
+        }
     }
 
     /// The OAuth endpoints' base URLs, as `google.auth_url`, `token_url` and `revoke_url`.

@@ -72,6 +72,7 @@ async fn dispatch(
         ("GET", ["drive", "v3", "files", id, "export"]) => ("files.export", Some(id.to_string())),
         ("GET", ["drive", "v3", "changes", "startPageToken"]) => ("changes.getStartPageToken", None),
         ("GET", ["drive", "v3", "changes"]) => ("changes.list", None),
+        ("GET", ["drive", "v3", "drives"]) => ("drives.list", None),
         ("GET", ["o", "oauth2", "v2", "auth"]) => ("oauth.authorize", None),
         ("POST", ["token"]) => ("oauth.token", None),
         ("POST", ["revoke"]) => ("oauth.revoke", None),
@@ -87,9 +88,24 @@ async fn dispatch(
         oauth::expire_access_tokens(&mut lock(&state));
     }
     let signing_in = route.starts_with("oauth.");
+    let over_quota = !signing_in && route != "unknown" && {
+        let mut s = lock(&state);
+        let now = std::time::Instant::now();
+        s.quota.as_mut().is_some_and(|q| !q.admit(now))
+    };
     let response = match (&fault, signing_in || authorized(&state, &headers)) {
         (_, false) if route != "unknown" => {
             drive_error(401, "authError", "Invalid Credentials", Some(("header", "Authorization")))
+        }
+        _ if over_quota => drive_error(
+            403,
+            "userRateLimitExceeded",
+            "User Rate Limit Exceeded. Rate of requests for user exceed configured project quota.",
+            None,
+        ),
+        (Some(Fault { action: FaultAction::Raw { code, body, content_type }, .. }), _) => {
+            let code = StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY);
+            (code, [(header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response()
         }
         (Some(Fault { action: FaultAction::Status { code, reason, message, retry_after }, .. }), _) => {
             let mut r = drive_error(*code, reason, message, None);
@@ -110,6 +126,7 @@ async fn dispatch(
             "files.export" => export(&state, file_id.as_deref().unwrap_or_default(), &query, fault.map(|f| f.action)),
             "changes.getStartPageToken" => start_page_token(&state),
             "changes.list" => changes(&state, &query),
+            "drives.list" => drives(&state, &query),
             "oauth.authorize" => oauth::authorize(&mut lock(&state), &query),
             "oauth.token" => oauth::token(&mut lock(&state), &headers, &body),
             "oauth.revoke" => oauth::revoke(&mut lock(&state), &query, &body),
@@ -217,6 +234,10 @@ fn changes(state: &Shared, query: &[(String, String)]) -> Response {
     };
     let page_size = page_size(state, query);
     let include_removed = param(query, "includeRemoved") != Some("false");
+    let scope = match shared_drive_scope(query, false) {
+        Ok(scope) => scope,
+        Err(r) => return *r,
+    };
     let s = lock(state);
     if token > s.store.latest_change() {
         return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken")));
@@ -233,6 +254,9 @@ fn changes(state: &Shared, query: &[(String, String)]) -> Response {
             continue;
         }
         let time = s.store.files.get(id).map(|f| f.modified_time.clone()).unwrap_or_default();
+        if s.store.files.get(id).is_some_and(|f| !scope.admits(f)) {
+            continue;
+        }
         match visible(&s, id) {
             Some(f) => list.push(json!({
                 "kind": "drive#change", "changeType": "file", "removed": false, "fileId": id, "time": time,
@@ -260,8 +284,70 @@ fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
     };
     let s = lock(state);
     match visible(&s, id) {
+        // A shared-drive item is invisible to a client that does not say it supports them.
+        Some(f) if f.drive_id.is_some() && param(query, "supportsAllDrives") != Some("true") => not_found(id),
         Some(f) => json_response(mask.apply(&f.to_json(&s.base_url))),
         None => not_found(id),
+    }
+}
+
+/// `drives.list`: the shared drives the user is a member of.
+fn drives(state: &Shared, query: &[(String, String)]) -> Response {
+    let mask = match mask(query, "kind,nextPageToken,drives(kind,id,name)") {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    let s = lock(state);
+    let drives: Vec<Value> = s
+        .store
+        .shared_drives()
+        .into_iter()
+        .map(|(id, name)| json!({ "kind": "drive#drive", "id": id, "name": name }))
+        .collect();
+    json_response(mask.apply(&json!({ "kind": "drive#driveList", "drives": drives })))
+}
+
+/// Which shared-drive items a `files.list` or `changes.list` may return: none unless both
+/// flags are set, and for `files.list` only within the corpora asked for.
+fn shared_drive_scope<'q>(
+    query: &'q [(String, String)],
+    corpora_applies: bool,
+) -> Result<SharedScope<'q>, Box<Response>> {
+    let flags =
+        param(query, "includeItemsFromAllDrives") == Some("true") && param(query, "supportsAllDrives") == Some("true");
+    let corpora = param(query, "corpora").unwrap_or("user");
+    let drive_id = param(query, "driveId");
+    if (corpora == "drive") != drive_id.is_some() {
+        return Err(Box::new(drive_error(
+            400,
+            "invalid",
+            "The driveId parameter must be specified if and only if corpora is set to drive.",
+            Some(("parameter", "driveId")),
+        )));
+    }
+    Ok(match (flags, corpora_applies, corpora) {
+        (false, _, _) => SharedScope::None,
+        (true, false, _) | (true, true, "allDrives") => SharedScope::All,
+        (true, true, "drive") => SharedScope::One(drive_id.unwrap_or_default()),
+        _ => SharedScope::None,
+    })
+}
+
+enum SharedScope<'q> {
+    None,
+    All,
+    One(&'q str),
+}
+
+impl SharedScope<'_> {
+    fn admits(&self, f: &FileEntry) -> bool {
+        match (&f.drive_id, self) {
+            (None, SharedScope::One(_)) => false,
+            (None, _) => true,
+            (Some(_), SharedScope::None) => false,
+            (Some(_), SharedScope::All) => true,
+            (Some(d), SharedScope::One(id)) => d == id,
+        }
     }
 }
 
@@ -295,12 +381,16 @@ fn list(state: &Shared, query: &[(String, String)], fault: Option<FaultAction>) 
         }
         _ => None,
     };
+    let scope = match shared_drive_scope(query, true) {
+        Ok(scope) => scope,
+        Err(r) => return *r,
+    };
     let s = lock(state);
     let mut matching: Vec<&FileEntry> = s
         .store
         .files
         .values()
-        .filter(|f| f.id != ROOT_ID && !f.hidden)
+        .filter(|f| f.id != ROOT_ID && !f.hidden && scope.admits(f))
         .filter(|f| expr.as_ref().map(|e| query::matches(e, f)).unwrap_or(true))
         .filter(|f| honoured_parents.as_ref().is_none_or(|keep| f.parents.iter().any(|p| keep.contains(&p.as_str()))))
         .collect();
@@ -357,6 +447,7 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
         }
         (f.content.clone(), f.size)
     };
+    let range = if matches!(fault, Some(FaultAction::IgnoreRange)) { None } else { range };
     let (start, end, partial) = match range.and_then(|r| r.strip_prefix("bytes=")) {
         None => (0, size, false),
         Some(spec) => {
@@ -403,6 +494,10 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
         Some(FaultAction::TruncateAfter { bytes }) => Some(*bytes),
         _ => None,
     };
+    let throttle = match &fault {
+        Some(FaultAction::Throttle { bytes_per_sec }) => Some((*bytes_per_sec).max(1)),
+        _ => None,
+    };
     let stream = stream
         .flat_map(move |chunk| {
             let mut out: Vec<Option<std::io::Result<Bytes>>> = Vec::new();
@@ -434,8 +529,15 @@ async fn media(state: &Shared, id: &str, range: Option<&str>, fault: Option<Faul
             }
             futures::stream::iter(out)
         })
-        .then(|item| async move {
+        .then(move |item| async move {
             match item {
+                Some(Ok(chunk)) => {
+                    if let Some(rate) = throttle {
+                        tokio::time::sleep(std::time::Duration::from_micros(chunk.len() as u64 * 1_000_000 / rate))
+                            .await;
+                    }
+                    Ok(chunk)
+                }
                 Some(result) => result,
                 None => {
                     tokio::time::sleep(std::time::Duration::from_millis(100)).await;

@@ -47,6 +47,8 @@ pub struct FileEntry {
     pub export_too_large: bool,
     /// The user lost access: the item is invisible and reported as removed.
     pub hidden: bool,
+    /// The shared drive holding the item (its root folder's ID is the drive's ID).
+    pub drive_id: Option<String>,
 }
 
 impl FileEntry {
@@ -73,6 +75,9 @@ impl FileEntry {
         });
         if !self.parents.is_empty() {
             v["parents"] = json!(self.parents);
+        }
+        if let Some(drive) = &self.drive_id {
+            v["driveId"] = json!(drive);
         }
         if matches!(self.content, Content::Memory(_) | Content::Disk { .. }) {
             v["size"] = json!(self.size.to_string());
@@ -303,6 +308,7 @@ impl Store {
             can_download: true,
             export_too_large: false,
             hidden: false,
+            drive_id: None,
         }
     }
 
@@ -358,10 +364,39 @@ impl Store {
         true
     }
 
+    /// Adds a shared drive the user is a member of; returns its ID (also its root folder's).
+    pub fn add_shared_drive(&mut self, name: &str) -> String {
+        let id = format!("0A{}", self.new_id(&format!("drive:{name}")));
+        let mut root = self.entry(id.clone(), name.into(), FOLDER.into(), Vec::new());
+        root.drive_id = Some(id.clone());
+        self.files.insert(id.clone(), root);
+        id
+    }
+
+    /// Adds a folder under a folder (in the parent's drive); returns its ID.
+    pub fn add_folder(&mut self, parent_id: &str, name: &str) -> String {
+        let id = self.new_id(&format!("{parent_id}/{name}/"));
+        let mut entry = self.entry(id.clone(), name.into(), FOLDER.into(), vec![parent_id.into()]);
+        entry.drive_id = self.files.get(parent_id).and_then(|p| p.drive_id.clone());
+        self.files.insert(id.clone(), entry);
+        self.log_change(&id);
+        id
+    }
+
+    /// The shared drives: (ID, name).
+    pub fn shared_drives(&self) -> Vec<(String, String)> {
+        self.files
+            .values()
+            .filter(|f| f.drive_id.as_deref() == Some(f.id.as_str()))
+            .map(|f| (f.id.clone(), f.name.clone()))
+            .collect()
+    }
+
     /// Adds a file with bytes under a folder; returns its ID.
     pub fn add_file(&mut self, parent_id: &str, name: &str, bytes: Bytes) -> String {
         let id = self.new_id(&format!("{parent_id}/{name}"));
         let mut entry = self.entry(id.clone(), name.into(), mime_for(name).into(), vec![parent_id.into()]);
+        entry.drive_id = self.files.get(parent_id).and_then(|p| p.drive_id.clone());
         entry.set_bytes(bytes);
         self.files.insert(id.clone(), entry);
         self.log_change(&id);
