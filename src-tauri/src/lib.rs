@@ -145,6 +145,19 @@ fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>) {
     });
 }
 
+/// What the app does as it exits: cancel a running sync, stop the rclone sidecars and the
+/// demo's servers, so nothing of Fanout's outlives it.
+pub fn on_exit<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(state) = app.try_state::<AppState>() {
+        state.runner.cancel();
+        // Dropping the demo's servers stops them (their processes are ours to end).
+        drop(state.demo.lock().ok().and_then(|mut demo| demo.take()));
+    }
+    if let Some(children) = app.try_state::<sidecar::Children>() {
+        sidecar::kill_all(&children);
+    }
+}
+
 /// A stable 64-bit hash (FNV-1a): a D-Bus name for a data folder.
 fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
@@ -194,16 +207,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
     app.run(|app, event| match event {
         // No window open is not a reason to quit: the tray keeps the app alive.
         tauri::RunEvent::ExitRequested { api, code: None, .. } => api.prevent_exit(),
-        tauri::RunEvent::Exit => {
-            if let Some(state) = app.try_state::<AppState>() {
-                state.runner.cancel();
-                // Dropping the demo's servers stops them (their processes are ours to end).
-                drop(state.demo.lock().ok().and_then(|mut demo| demo.take()));
-            }
-            if let Some(children) = app.try_state::<Arc<std::sync::Mutex<Vec<u32>>>>() {
-                sidecar::kill_all(&children);
-            }
-        }
+        tauri::RunEvent::Exit => on_exit(app),
         _ => {}
     });
     Ok(())

@@ -13,10 +13,13 @@ use tauri::{AppHandle, Runtime};
 use tauri_plugin_shell::process::{CommandChild, CommandEvent};
 use tauri_plugin_shell::ShellExt;
 
+/// The process IDs of the sidecars running; managed by the app for its exit hook.
+pub type Children = Arc<Mutex<Vec<u32>>>;
+
 pub struct SidecarLauncher<R: Runtime> {
     app: AppHandle<R>,
     /// Every sidecar started, so the app can stop them all when it exits.
-    children: Arc<Mutex<Vec<u32>>>,
+    children: Children,
 }
 
 impl<R: Runtime> SidecarLauncher<R> {
@@ -25,7 +28,7 @@ impl<R: Runtime> SidecarLauncher<R> {
     }
 
     /// The process IDs of sidecars still tracked (for the exit hook and tests).
-    pub fn children(&self) -> Arc<Mutex<Vec<u32>>> {
+    pub fn children(&self) -> Children {
         self.children.clone()
     }
 }

@@ -65,3 +65,39 @@ fn syncs_run_rclone_as_the_bundled_sidecar_which_is_gone_afterwards() {
     }
     assert!(children.lock().unwrap().is_empty(), "every sidecar was reaped");
 }
+
+#[test]
+fn a_sidecar_still_running_is_stopped_when_the_app_exits() {
+    let d = support::start(4, 2 * 1024 * 1024, "sync:\n  bandwidth_limit: 1M\n  large_file_threshold_mib: 1\n", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": true }));
+    let launcher = SidecarLauncher::new(d.app.handle().clone());
+    let children = launcher.children();
+    d.app.manage(children.clone());
+    let config = d.app.state::<AppState>().engine.config.clone();
+    let data = d.app.state::<AppState>().engine.data_dir().to_path_buf();
+    let mut engine =
+        tauri::async_runtime::block_on(fanout_core::Engine::open(config, &data, d.secrets.clone())).unwrap();
+    engine.set_launcher(Arc::new(launcher));
+    let state = AppState::new(engine, fanout_desktop::emitter(d.app.handle()), None, None);
+    state.runner.start().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let pid = loop {
+        if let Some(pid) = children.lock().unwrap().first().copied() {
+            break pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no sidecar started");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    d.wait_for(fanout_desktop::runner::EVENT_PROGRESS, std::time::Duration::from_secs(30));
+
+    fanout_desktop::on_exit(d.app.handle());
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::path::Path::new(&format!("/proc/{pid}")).exists()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default().contains(") Z ")
+    {
+        assert!(std::time::Instant::now() < deadline, "the sidecar outlived the app");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    state.runner.cancel();
+}

@@ -1,9 +1,8 @@
 //! The real app in the real WebKit webview, driven over WebDriver (W3C, raw HTTP).
 //!
-//! A virtual screen (Xvfb) and WebKitGTK's own driver (`WebKitWebDriver`, which is what
-//! `tauri-driver` runs underneath) are started per test on free ports and stopped after it.
-//! The driver launches the built `fanout-desktop` binary with the test's arguments and
-//! environment.
+//! A virtual screen (Xvfb) and `tauri-driver` (which runs WebKitGTK's `WebKitWebDriver`
+//! underneath) are started per test on free ports and stopped after it. The driver launches
+//! the built `fanout-desktop` binary with the test's arguments and environment.
 
 #![allow(dead_code)]
 
@@ -56,19 +55,36 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
-/// The app processes the driver `driver_pid` started.
-fn app_pids(driver_pid: u32) -> Vec<i32> {
-    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fanout-desktop")).unwrap();
-    std::fs::read_dir("/proc")
+/// Every process below `root` (its children, theirs, ...).
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
-        .filter_map(|e| e.file_name().to_string_lossy().parse::<i32>().ok())
-        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_deref() == Some(exe.as_path()))
-        .filter(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                == Some(driver_pid)
+        .filter_map(|e| e.file_name().to_string_lossy().parse::<u32>().ok())
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid = stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()?;
+            Some((pid, ppid))
         })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+/// The app processes started under the driver `driver_pid`.
+fn app_pids(driver_pid: u32) -> Vec<i32> {
+    let exe = std::fs::canonicalize(env!("CARGO_BIN_EXE_fanout-desktop")).unwrap();
+    descendants(driver_pid)
+        .into_iter()
+        .filter(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).ok().as_deref() == Some(exe.as_path()))
+        .map(|pid| pid as i32)
         .collect()
 }
 
@@ -95,9 +111,10 @@ impl Session {
             assert!(Instant::now() < deadline, "Xvfb did not start");
             std::thread::sleep(Duration::from_millis(50));
         }
-        let port = free_port();
-        let driver = Command::new("WebKitWebDriver")
-            .arg(format!("--port={port}"))
+        let (port, native_port) = (free_port(), free_port());
+        let driver = Command::new("tauri-driver")
+            .args(["--port", &port.to_string(), "--native-port", &native_port.to_string()])
+            .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("DISPLAY", format!(":{display}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
             // WebKitGTK draws nothing under Xvfb with compositing on.
@@ -107,18 +124,20 @@ impl Session {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("WebKitWebDriver (package webkit2gtk-driver, installed by scripts/setup)");
+            .expect("tauri-driver and WebKitWebDriver (installed by scripts/setup)");
         let driver_guard = Guard(driver);
         let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let deadline = Instant::now() + Duration::from_secs(20);
-        while http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "WebKitWebDriver did not start");
+        // tauri-driver answers before its WebKitWebDriver does: wait for the latter.
+        let native = format!("http://127.0.0.1:{native_port}/status");
+        while http.get(&native).send().await.is_err() || http.get(format!("{base}/status")).send().await.is_err() {
+            assert!(Instant::now() < deadline, "tauri-driver and WebKitWebDriver did not start");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let binary = env!("CARGO_BIN_EXE_fanout-desktop");
         let caps = json!({ "capabilities": { "alwaysMatch": {
-            "webkitgtk:browserOptions": { "binary": binary, "args": args }
+            "tauri:options": { "application": binary, "args": args }
         } } });
         let created: Value =
             http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
