@@ -221,8 +221,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         drive_url: url_field("google.drive_url", g.drive_url, "https://www.googleapis.com/drive/v3")?,
         retry_base_ms: g.retry_base_ms.unwrap_or(1000).clamp(1, 60_000),
         // Half of Google's default per-user quota (12,000 a minute), so other apps keep room.
-        requests_per_second: g.requests_per_second.unwrap_or(100.0).clamp(0.1, 1000.0),
-        request_burst: g.request_burst.unwrap_or(200).clamp(1, 10_000),
+        requests_per_second: g.requests_per_second.unwrap_or(100.0).clamp(0.1, 100_000.0),
+        request_burst: g.request_burst.unwrap_or(200).clamp(1, 100_000),
     };
 
     let mut destinations = Vec::new();

@@ -139,7 +139,7 @@ impl Bench {
         std::fs::create_dir_all(&dir)?;
         // The fake Drive has no quota: pacing would measure the configured pace, not Fanout.
         let mut yaml = format!(
-            "google:\n  drive_url: {}\n  requests_per_second: 1000\n  request_burst: 1000\ndestinations:\n",
+            "google:\n  drive_url: {}\n  requests_per_second: 100000\n  request_burst: 100000\ndestinations:\n",
             drive.drive_url()
         );
         let mut env = vec![("FANOUT_GOOGLE_ACCESS_TOKEN".to_string(), DEFAULT_TOKEN.to_string())];
