@@ -265,3 +265,35 @@ async fn scenario_12_a_shared_drive_folder_is_listed_backed_up_and_followed_with
     let feed = s.drive.requests().into_iter().find(|r| r.route == "changes.list").unwrap();
     assert_eq!(feed.param("includeItemsFromAllDrives"), Some("true"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_4_short_empty_repeated_and_refused_pages_still_give_the_whole_tree() {
+    let files: Vec<(String, Vec<u8>)> =
+        (0..30).map(|i| (format!("Projects/d{}/f{i:02}.txt", i % 3), format!("file {i}").into_bytes())).collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    let s = setup(&refs, None, "").await;
+    s.drive.state().max_page_size = Some(7);
+    let list = |action| Fault { route: Some("files.list".into()), file_id: None, times: Some(1), action };
+    // Requests in order: Projects' folders (whole); the files' first page comes back empty with
+    // a token; the page after repeats an item of the page before; the next token is refused.
+    for action in [
+        FaultAction::Latency { ms: 0 },
+        FaultAction::EmptyPageWithToken,
+        FaultAction::Latency { ms: 0 },
+        FaultAction::DuplicateAcrossPages,
+        FaultAction::RejectPageToken,
+    ] {
+        s.drive.inject(list(action));
+    }
+    s.drive.clear_requests();
+
+    sync_ok(&s.engine).await;
+
+    for (path, bytes) in &files {
+        assert_eq!(s.backed_up(path).as_ref(), Some(bytes), "{path}");
+    }
+    let rows = s.engine.files(&FileQuery { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(rows.total, 30, "each file once");
+    let statuses: Vec<u16> = s.drive.requests().iter().filter(|r| r.route == "files.list").map(|r| r.status).collect();
+    assert!(statuses.contains(&400), "a page token was refused: {statuses:?}");
+}

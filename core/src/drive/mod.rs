@@ -350,11 +350,17 @@ impl DriveClient {
         self.query_files(&q).await
     }
 
-    /// Runs a `files.list` query to the end.
+    /// Runs a `files.list` query to the end. Drive's paging has quirks, handled here: empty
+    /// pages that still carry a token are followed, an item repeated across pages is kept once,
+    /// and a refused page token restarts the query from its first page (once).
     pub async fn query_files(&self, q: &str) -> Result<Vec<DriveFile>, DriveError> {
+        const MAX_EMPTY_PAGES_IN_A_ROW: u32 = 20;
         let fields = format!("nextPageToken,files({FILE_FIELDS})");
-        let mut out = Vec::new();
+        let mut out: Vec<DriveFile> = Vec::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut page_token: Option<String> = None;
+        let mut restarted = false;
+        let mut empty_pages = 0;
         loop {
             let mut query = vec![
                 ("q", q),
@@ -368,8 +374,22 @@ impl DriveClient {
             if let Some(token) = &page_token {
                 query.push(("pageToken", token.as_str()));
             }
-            let page: FileList = self.get_json("/files", &query).await?;
-            out.extend(page.files);
+            let page: FileList = match self.get_json("/files", &query).await {
+                Ok(page) => page,
+                Err(DriveError::Api { status: 400, .. }) if page_token.is_some() && !restarted => {
+                    tracing::warn!(q, "Drive refused a page token; listing this query again from the start");
+                    (restarted, page_token, empty_pages) = (true, None, 0);
+                    out.clear();
+                    seen.clear();
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            empty_pages = if page.files.is_empty() { empty_pages + 1 } else { 0 };
+            if empty_pages > MAX_EMPTY_PAGES_IN_A_ROW {
+                return Err(DriveError::BadResponse(format!("Drive kept sending empty pages for `{q}`")));
+            }
+            out.extend(page.files.into_iter().filter(|f| seen.insert(f.id.clone())));
             match page.next_page_token {
                 Some(token) => page_token = Some(token),
                 None => return Ok(out),

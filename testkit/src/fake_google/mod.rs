@@ -71,6 +71,12 @@ pub enum FaultAction {
     IgnoreRange,
     /// Send the body at this many bytes per second.
     Throttle { bytes_per_sec: u64 },
+    /// A `files.list` page with no files but a token to the same place (Drive does send these).
+    EmptyPageWithToken,
+    /// The page repeats the last item of the page before it.
+    DuplicateAcrossPages,
+    /// A page token is refused (400), as when one expires mid-listing.
+    RejectPageToken,
     /// Drive's OR'd-parents bug (rclone#3114): a `files.list` naming several parents returns
     /// the children of only the first `keep_parents` of them (0: an empty result).
     FastListOrBug { keep_parents: usize },

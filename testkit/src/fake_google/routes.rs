@@ -368,10 +368,21 @@ fn list(state: &Shared, query: &[(String, String)], fault: Option<FaultAction>) 
     let page_size = page_size(state, query);
     let offset = match param(query, "pageToken") {
         None => 0,
+        Some(_) if matches!(fault, Some(FaultAction::RejectPageToken)) => {
+            return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken")))
+        }
         Some(token) => match decode_token(token, q) {
             Some(o) => o,
             None => return drive_error(400, "invalid", "Invalid Value", Some(("parameter", "pageToken"))),
         },
+    };
+    if matches!(fault, Some(FaultAction::EmptyPageWithToken)) {
+        let body = json!({ "kind": "drive#fileList", "incompleteSearch": false, "files": [], "nextPageToken": encode_token(offset, q) });
+        return json_response(mask.apply(&body));
+    }
+    let offset = match fault {
+        Some(FaultAction::DuplicateAcrossPages) if offset > 0 => offset - 1,
+        _ => offset,
     };
     // Under the OR bug only some of the parents named in `q` have their children returned.
     let named_parents: Vec<&str> = q.split(" in parents").filter_map(|part| part.rsplit('\'').nth(1)).collect();
