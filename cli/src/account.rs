@@ -40,7 +40,8 @@ pub async fn auth(engine: &Engine, command: AuthCommand) -> anyhow::Result<ExitC
                 println!("Signed out: Google revoked Fanout's access and the token was deleted.");
             } else {
                 println!(
-                    "Signed out locally; Google could not be reached to revoke access (do it at myaccount.google.com)."
+                    "Signed out locally. No grant was revoked at Google (there was none, or Google could not be \
+                     reached): check myaccount.google.com, Security, Third-party access."
                 );
             }
         }

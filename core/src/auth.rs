@@ -141,7 +141,8 @@ fn token_error<E: std::error::Error>(error: RequestTokenError<E, oauth2::basic::
             }),
         },
         RequestTokenError::Request(e) => AuthError::Network(e.to_string()),
-        other => AuthError::Rejected(other.to_string()),
+        // Not an OAuth answer at all (an HTML 5xx page from a front end): worth retrying.
+        other => AuthError::Network(other.to_string()),
     }
 }
 
@@ -236,10 +237,12 @@ async fn wait_for_redirect(listener: &TcpListener) -> Result<Vec<(String, String
         let (mut stream, _) = listener.accept().await.map_err(AuthError::Loopback)?;
         let mut head = Vec::new();
         let mut buf = [0u8; 2048];
+        // An idle connection (a browser's speculative one) must not hold up the real redirect.
+        let read_until = tokio::time::Instant::now() + Duration::from_secs(5);
         while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 16 * 1024 {
-            match stream.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => head.extend_from_slice(&buf[..n]),
+            match tokio::time::timeout_at(read_until, stream.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) | Err(_) => break,
+                Ok(Ok(n)) => head.extend_from_slice(&buf[..n]),
             }
         }
         let request_line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();

@@ -254,3 +254,31 @@ async fn signing_out_revokes_the_grant_and_deletes_the_token() {
     assert!(!status.signed_in && status.account.is_none());
     assert!(matches!(s.engine.drive(), Err(EngineError::NotSignedIn)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenario_3_a_token_endpoint_outage_during_a_refresh_is_retried_not_fatal() {
+    let s = setup().await;
+    s.sign_in().await.unwrap();
+    s.engine.add_policy("Projects", &["local".into()], true).await.unwrap();
+    s.drive.expire_access_tokens();
+    s.drive.clear_requests();
+    s.drive.inject(Fault {
+        route: Some("oauth.token".into()),
+        file_id: None,
+        times: Some(1),
+        action: FaultAction::Status {
+            code: 503,
+            reason: "backendError".into(),
+            message: "try later".into(),
+            retry_after: None,
+        },
+    });
+
+    let summary = s.engine.sync(SyncOptions::default()).await.unwrap();
+
+    assert!(summary.all_success, "{summary:?}");
+    let token_calls: Vec<u16> =
+        s.drive.requests().iter().filter(|r| r.route == "oauth.token").map(|r| r.status).collect();
+    assert_eq!(token_calls, [503, 200]);
+    assert_eq!(s.backed_up("b.txt").as_deref(), Some(&b"bravo"[..]));
+}

@@ -57,7 +57,7 @@ pub async fn set_policy_enabled(
 }
 
 #[tauri::command]
-pub fn list_destinations(state: State<'_, AppState>) -> CommandResult<Vec<DestinationInfo>> {
+pub async fn list_destinations(state: State<'_, AppState>) -> CommandResult<Vec<DestinationInfo>> {
     Ok(state.engine.destinations())
 }
 
@@ -104,8 +104,12 @@ pub async fn sync_status(state: State<'_, AppState>) -> CommandResult<SyncStatus
 }
 
 #[tauri::command]
-pub async fn set_schedule_paused(state: State<'_, AppState>, paused: bool) -> CommandResult<SyncStatus> {
-    state.runner.set_paused(paused);
+pub async fn set_schedule_paused<R: Runtime>(
+    app: AppHandle<R>,
+    state: State<'_, AppState>,
+    paused: bool,
+) -> CommandResult<SyncStatus> {
+    crate::tray::set_paused(&app, paused);
     state.runner.status().await
 }
 
@@ -125,18 +129,20 @@ pub async fn list_files(state: State<'_, AppState>, query: FileQuery) -> Command
     Ok(state.engine.files(&query).await?)
 }
 
+// The keychain commands are async so Tauri runs them off the main thread: the Secret Service
+// may block (an unlock prompt) and the window must not freeze meanwhile.
 #[tauri::command]
-pub fn secret_status(state: State<'_, AppState>) -> CommandResult<Vec<SecretStatus>> {
+pub async fn secret_status(state: State<'_, AppState>) -> CommandResult<Vec<SecretStatus>> {
     Ok(state.engine.secret_status()?)
 }
 
 #[tauri::command]
-pub fn set_secret(state: State<'_, AppState>, owner: String, field: String, value: String) -> CommandResult<()> {
+pub async fn set_secret(state: State<'_, AppState>, owner: String, field: String, value: String) -> CommandResult<()> {
     Ok(state.engine.set_secret(&owner, &field, &value)?)
 }
 
 #[tauri::command]
-pub fn clear_secret(state: State<'_, AppState>, owner: String, field: String) -> CommandResult<()> {
+pub async fn clear_secret(state: State<'_, AppState>, owner: String, field: String) -> CommandResult<()> {
     Ok(state.engine.clear_secret(&owner, &field)?)
 }
 

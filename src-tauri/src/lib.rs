@@ -145,6 +145,23 @@ fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>) {
     });
 }
 
+/// SIGTERM (a session ending, `kill`) and SIGINT go through the app's normal exit, so the
+/// exit hook below still stops rclone and the demo's servers.
+fn exit_on_termination_signals<R: Runtime>(app: &tauri::AppHandle<R>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (signal(SignalKind::terminate()), signal(SignalKind::interrupt())) else {
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+        app.exit(0);
+    });
+}
+
 /// What the app does as it exits: cancel a running sync, stop the rclone sidecars and the
 /// demo's servers, so nothing of Fanout's outlives it.
 pub fn on_exit<R: Runtime>(app: &tauri::AppHandle<R>) {
@@ -195,6 +212,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             app.manage(state);
             tray::build(app.handle())?;
             follow_runs(app.handle());
+            exit_on_termination_signals(app.handle());
             if minimized {
                 if let Some(window) = app.get_webview_window("main") {
                     let _ = window.hide();

@@ -68,6 +68,8 @@ impl Drop for Sidecar {
 impl<R: Runtime> Launcher for SidecarLauncher<R> {
     fn launch(&self, spec: &LaunchSpec<'_>) -> std::io::Result<Box<dyn DaemonProcess>> {
         let to_io = |e: tauri_plugin_shell::Error| std::io::Error::other(e.to_string());
+        // Opened first: a process must never be started that nothing would stop.
+        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(spec.log_path)?;
         let (mut events, child) = self
             .app
             .shell()
@@ -82,7 +84,6 @@ impl<R: Runtime> Launcher for SidecarLauncher<R> {
             children.push(pid);
         }
         let exited = Arc::new(AtomicBool::new(false));
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(spec.log_path)?;
         let flag = exited.clone();
         // The plugin's channel holds one event: it must be drained or rclone stalls on output.
         tauri::async_runtime::spawn(async move {

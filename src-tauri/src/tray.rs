@@ -46,17 +46,19 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
                 tracing::info!(error = %e.message, "tray Sync now");
             }
         }
-        MENU_PAUSE => {
-            let paused = !state.runner.is_paused();
-            state.runner.set_paused(paused);
-            if let Some(items) = app.try_state::<TrayItems<R>>() {
-                let text = if paused { "Resume scheduled syncs" } else { "Pause scheduled syncs" };
-                let _ = items.pause.set_text(text);
-            }
-        }
+        MENU_PAUSE => set_paused(app, !state.runner.is_paused()),
         MENU_OPEN => show_main_window(app),
         MENU_QUIT => app.exit(0),
         _ => {}
+    }
+}
+
+/// Pauses or resumes scheduled syncs, keeping the tray's label in step (the window calls it too).
+pub fn set_paused<R: Runtime>(app: &AppHandle<R>, paused: bool) {
+    app.state::<AppState>().runner.set_paused(paused);
+    if let Some(items) = app.try_state::<TrayItems<R>>() {
+        let text = if paused { "Resume scheduled syncs" } else { "Pause scheduled syncs" };
+        let _ = items.pause.set_text(text);
     }
 }
 

@@ -175,6 +175,9 @@ struct FileList {
     next_page_token: Option<String>,
     #[serde(default)]
     files: Vec<DriveFile>,
+    /// Drive could not search everything (possible across all shared drives).
+    #[serde(default)]
+    incomplete_search: bool,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,12 +261,27 @@ impl DriveClient {
     ) -> Result<reqwest::Response, DriveError> {
         let url = format!("{}{}", self.base, path);
         let mut attempt = 0;
-        let mut token = self.tokens.access_token().await?;
+        let mut token: Option<String> = None;
         let mut renewed = false;
         loop {
             attempt += 1;
+            // Getting a token may itself meet a network blip: it is retried like the request.
+            let current = match &token {
+                Some(t) => t.clone(),
+                None => match self.tokens.access_token().await {
+                    Ok(t) => token.insert(t).clone(),
+                    Err(e) => {
+                        let error = DriveError::from(e);
+                        if !error.is_transient() || attempt >= self.backoff.attempts {
+                            return Err(error);
+                        }
+                        tokio::time::sleep(self.backoff_delay(attempt)).await;
+                        continue;
+                    }
+                },
+            };
             self.pacer.wait().await;
-            let mut request = self.http.get(&url).query(query).bearer_auth(&token);
+            let mut request = self.http.get(&url).query(query).bearer_auth(&current);
             if let Some(from) = range_from {
                 request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
             }
@@ -272,13 +290,20 @@ impl DriveClient {
                 // An expired access token: refresh it once and replay the same request.
                 Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed => {
                     renewed = true;
-                    match self.tokens.renew(&token).await? {
-                        Some(fresh) => {
-                            token = fresh;
+                    match self.tokens.renew(&current).await {
+                        Ok(Some(fresh)) => {
+                            token = Some(fresh);
                             attempt -= 1;
                             continue;
                         }
-                        None => return Err(DriveError::Unauthorized),
+                        Ok(None) => return Err(DriveError::Unauthorized),
+                        // Could not reach the token endpoint: back off, then try again afresh.
+                        Err(e @ AuthError::Network(_)) => {
+                            renewed = false;
+                            token = None;
+                            (DriveError::Auth(e), None)
+                        }
+                        Err(e) => return Err(e.into()),
                     }
                 }
                 Ok(response) => {
@@ -355,7 +380,7 @@ impl DriveClient {
     /// and a refused page token restarts the query from its first page (once).
     pub async fn query_files(&self, q: &str) -> Result<Vec<DriveFile>, DriveError> {
         const MAX_EMPTY_PAGES_IN_A_ROW: u32 = 20;
-        let fields = format!("nextPageToken,files({FILE_FIELDS})");
+        let fields = format!("nextPageToken,incompleteSearch,files({FILE_FIELDS})");
         let mut out: Vec<DriveFile> = Vec::new();
         let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
         let mut page_token: Option<String> = None;
@@ -385,6 +410,10 @@ impl DriveClient {
                 }
                 Err(e) => return Err(e),
             };
+            if page.incomplete_search {
+                // A partial listing would make present files look deleted: better to stop.
+                return Err(DriveError::BadResponse(format!("Drive could not search everything for `{q}`; try again")));
+            }
             empty_pages = if page.files.is_empty() { empty_pages + 1 } else { 0 };
             if empty_pages > MAX_EMPTY_PAGES_IN_A_ROW {
                 return Err(DriveError::BadResponse(format!("Drive kept sending empty pages for `{q}`")));

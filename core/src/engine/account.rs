@@ -87,16 +87,22 @@ impl Engine {
     }
 
     /// Revokes the grant at Google and deletes the refresh token. Returns whether Google
-    /// confirmed the revocation (the local token is deleted either way).
+    /// confirmed a revocation (the local token is deleted either way, and a keychain that
+    /// cannot delete it is an error, never a silent success).
     pub async fn sign_out_google(&self) -> Result<bool, EngineError> {
-        let mut revoked = true;
+        let mut revoked = false;
         if let Some(refresh_token) = self.secrets.get("google", "refresh_token")? {
-            if let Err(e) = self.oauth_client()?.revoke(&refresh_token).await {
-                tracing::warn!(error = %e, "could not revoke the Google grant; deleting the local token anyway");
-                revoked = false;
+            match self.oauth_client() {
+                Ok(oauth) => match oauth.revoke(&refresh_token).await {
+                    Ok(()) => revoked = true,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not revoke the Google grant; deleting the token anyway")
+                    }
+                },
+                Err(e) => tracing::warn!(error = %e, "no OAuth client to revoke with; deleting the token anyway"),
             }
-            self.secrets.delete("google", "refresh_token")?;
         }
+        self.secrets.delete("google", "refresh_token")?;
         self.forget_tokens();
         self.db.set_state(ACCOUNT_STATE_KEY, "").await?;
         Ok(revoked)
