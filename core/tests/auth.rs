@@ -225,6 +225,9 @@ async fn scenario_3_invalid_grant_stops_the_run_with_sign_in_again_and_the_next_
     let error = s.engine.sync(SyncOptions::default()).await.unwrap_err();
 
     assert!(error.to_string().contains("sign in to Google again"), "{error}");
+    let run = s.engine.recent_runs(1).await.unwrap().remove(0);
+    assert_eq!(run.status, "failed");
+    assert!(run.error.as_deref().unwrap_or_default().contains("sign in to Google again"), "{run:?}");
     let rows = s.engine.files(&FileQuery { limit: 10, ..Default::default() }).await.unwrap().rows;
     assert_eq!(rows.len(), 2);
     for row in &rows {

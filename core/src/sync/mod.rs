@@ -151,7 +151,17 @@ pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<Syn
             Ok(summary)
         }
         Err(e) => {
-            let _ = ctx.db.finish_run(run_id, "failed", &RunCounts::default(), Some(&e.to_string())).await;
+            // What was copied before the error still happened: the run's record says so.
+            let copied = progress.snapshot();
+            let counts = RunCounts {
+                files_planned: copied.files_total as i64,
+                pairs_synced: copied.destinations.values().map(|d| d.synced as i64).sum(),
+                pairs_failed: copied.destinations.values().map(|d| d.failed as i64).sum(),
+                pairs_pending: copied.destinations.values().map(|d| d.pending as i64).sum(),
+                bytes_downloaded: copied.bytes_downloaded as i64,
+                bytes_uploaded: copied.destinations.values().map(|d| d.bytes_uploaded as i64).sum(),
+            };
+            let _ = ctx.db.finish_run(run_id, "failed", &counts, Some(&e.to_string())).await;
             Err(e)
         }
     }
