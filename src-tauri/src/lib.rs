@@ -87,12 +87,21 @@ pub fn emitter<R: Runtime>(app: &tauri::AppHandle<R>) -> Emit {
     })
 }
 
+/// The data folder the options point at (the demo keeps its own).
+fn data_dir_for(options: &Options) -> PathBuf {
+    match (&options.data_dir, options.demo) {
+        (Some(dir), _) => dir.clone(),
+        (None, true) => default_data_dir().join("demo"),
+        (None, false) => default_data_dir(),
+    }
+}
+
 /// Opens the engine the options ask for: the demo profile, or the user's config and keychain.
 pub async fn open_engine(
     options: &Options,
 ) -> anyhow::Result<(Engine, Option<PathBuf>, Option<fanout_testkit::demo::DemoServers>)> {
     if options.demo {
-        let data_dir = options.data_dir.clone().unwrap_or_else(|| default_data_dir().join("demo"));
+        let data_dir = data_dir_for(options);
         std::fs::create_dir_all(&data_dir)?;
         let rclone = fanout_core::rclone::locate_binary(None).context("the bundled rclone was not found")?;
         let servers = fanout_testkit::demo::start(&rclone, &data_dir).await?;
@@ -112,7 +121,7 @@ pub async fn open_engine(
     }
     let config_path = options.config.clone().unwrap_or_else(default_config_path);
     let config = if config_path.is_file() { Config::load(&config_path)? } else { Config::default_config()? };
-    let data_dir = options.data_dir.clone().unwrap_or_else(default_data_dir);
+    let data_dir = data_dir_for(options);
     let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets::keychain_then_env());
     Ok((Engine::open(config, &data_dir, secrets).await?, Some(config_path), None))
 }
@@ -184,11 +193,11 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 pub fn run(options: Options) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
     tauri::async_runtime::set(runtime.handle().clone());
-    let (mut engine, config_path, demo) = runtime.block_on(open_engine(&options))?;
     let minimized = options.minimized;
-    // Single-instance first, so a second launch hands over to this one before anything starts.
+    // Single-instance first, so a second launch hands over to this one before anything starts
+    // (the engine, and the demo's servers, are only opened in `setup`, after that check).
     // One instance per data folder: the demo (or a second profile) can run beside the app.
-    let instance_id = format!("app.fanout.desktop.i{:x}", fnv1a(engine.data_dir().to_string_lossy().as_bytes()));
+    let instance_id = format!("app.fanout.desktop.i{:x}", fnv1a(data_dir_for(&options).to_string_lossy().as_bytes()));
     let first = tauri::Builder::default().plugin(
         tauri_plugin_single_instance::Builder::new()
             .dbus_id(instance_id)
@@ -204,6 +213,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             }
         })
         .setup(move |app| {
+            let (mut engine, config_path, demo) = tauri::async_runtime::block_on(open_engine(&options))?;
             let launcher = sidecar::SidecarLauncher::new(app.handle().clone());
             app.manage(launcher.children());
             engine.set_launcher(Arc::new(launcher));
