@@ -26,10 +26,7 @@ pub async fn start(data_dir: &Path) -> anyhow::Result<DemoProfile> {
     let rclone = locate_binary(None).context("rclone was not found: run scripts/fetch-rclone first")?;
     let servers = fanout_testkit::demo::start(&rclone, data_dir).await?;
     let config = Config::parse(&servers.config_yaml(), "demo profile")?;
-    let secrets = MemorySecrets::default();
-    for (owner, field, value) in servers.secrets() {
-        secrets.set(owner, field, &value);
-    }
+    let secrets: MemorySecrets = servers.secrets().into_iter().collect();
     let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
     if engine.policies().await?.is_empty() {
         for (folder, destinations) in STARTER_POLICIES {

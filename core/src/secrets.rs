@@ -134,6 +134,17 @@ impl MemorySecrets {
     }
 }
 
+/// Built from (owner, field, value) triples, e.g. the demo's generated keys.
+impl<'a> FromIterator<(&'a str, &'a str, String)> for MemorySecrets {
+    fn from_iter<I: IntoIterator<Item = (&'a str, &'a str, String)>>(secrets: I) -> Self {
+        let store = MemorySecrets::default();
+        for (owner, field, value) in secrets {
+            store.set(owner, field, &value);
+        }
+        store
+    }
+}
+
 impl SecretStore for MemorySecrets {
     fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError> {
         let values = self.values.lock().map_err(|_| SecretError::Unavailable("in-memory store poisoned".into()))?;

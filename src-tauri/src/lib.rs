@@ -106,10 +106,7 @@ pub async fn open_engine(
         let rclone = fanout_core::rclone::locate_binary(None).context("the bundled rclone was not found")?;
         let servers = fanout_testkit::demo::start(&rclone, &data_dir).await?;
         let config = Config::parse(&servers.config_yaml(), "demo profile")?;
-        let secrets = MemorySecrets::default();
-        for (owner, field, value) in servers.secrets() {
-            secrets.set(owner, field, &value);
-        }
+        let secrets: MemorySecrets = servers.secrets().into_iter().collect();
         let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
         if engine.policies().await?.is_empty() {
             for (folder, destinations) in fanout_testkit::demo::STARTER_POLICIES.iter().take(1) {

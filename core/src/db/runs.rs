@@ -30,6 +30,24 @@ pub struct RunCounts {
     pub bytes_uploaded: i64,
 }
 
+impl RunCounts {
+    /// A run's totals from its destinations, each as [synced, failed, pending, bytes uploaded].
+    pub fn total(files_planned: u64, bytes_downloaded: u64, destinations: impl Iterator<Item = [u64; 4]>) -> Self {
+        let mut counts = RunCounts {
+            files_planned: files_planned as i64,
+            bytes_downloaded: bytes_downloaded as i64,
+            ..Default::default()
+        };
+        for [synced, failed, pending, uploaded] in destinations {
+            counts.pairs_synced += synced as i64;
+            counts.pairs_failed += failed as i64;
+            counts.pairs_pending += pending as i64;
+            counts.bytes_uploaded += uploaded as i64;
+        }
+        counts
+    }
+}
+
 impl Database {
     /// Records a new run; also says whether an earlier run was interrupted (crash, kill).
     pub async fn start_run(&self) -> Result<(i64, bool), DbError> {

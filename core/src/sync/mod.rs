@@ -136,14 +136,11 @@ pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<Syn
     progress.send(SyncEvent::Started { run_id });
     match run_inner(ctx, &options, &progress, run_id).await {
         Ok(summary) => {
-            let counts = RunCounts {
-                files_planned: summary.files_planned as i64,
-                pairs_synced: summary.destinations.values().map(|d| d.transferred as i64).sum(),
-                pairs_failed: summary.destinations.values().map(|d| d.failed as i64).sum(),
-                pairs_pending: summary.destinations.values().map(|d| d.pending as i64).sum(),
-                bytes_downloaded: summary.bytes_downloaded as i64,
-                bytes_uploaded: summary.destinations.values().map(|d| d.bytes_uploaded as i64).sum(),
-            };
+            let counts = RunCounts::total(
+                summary.files_planned,
+                summary.bytes_downloaded,
+                summary.destinations.values().map(|d| [d.transferred, d.failed, d.pending, d.bytes_uploaded]),
+            );
             let first_error = summary.errors.first().map(String::as_str);
             ctx.db.finish_run(run_id, &summary.status, &counts, first_error).await?;
             progress.flush();
@@ -153,14 +150,11 @@ pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<Syn
         Err(e) => {
             // What was copied before the error still happened: the run's record says so.
             let copied = progress.snapshot();
-            let counts = RunCounts {
-                files_planned: copied.files_total as i64,
-                pairs_synced: copied.destinations.values().map(|d| d.synced as i64).sum(),
-                pairs_failed: copied.destinations.values().map(|d| d.failed as i64).sum(),
-                pairs_pending: copied.destinations.values().map(|d| d.pending as i64).sum(),
-                bytes_downloaded: copied.bytes_downloaded as i64,
-                bytes_uploaded: copied.destinations.values().map(|d| d.bytes_uploaded as i64).sum(),
-            };
+            let counts = RunCounts::total(
+                copied.files_total,
+                copied.bytes_downloaded,
+                copied.destinations.values().map(|d| [d.synced, d.failed, d.pending, d.bytes_uploaded]),
+            );
             let _ = ctx.db.finish_run(run_id, "failed", &counts, Some(&e.to_string())).await;
             Err(e)
         }
