@@ -1,7 +1,8 @@
 //! The window, end to end in the real WebKit webview: the seed notes' test 2 (add a folder
 //! with two destinations, sync, see both badges synced; then one destination down, a change,
 //! sync, a failed badge with its error beside a synced one), a hostile folder name that must
-//! stay text, and the Files view over 100,000 ledger rows. Screenshots go to docs/screenshots/.
+//! stay text, and the Files view over 100,000 ledger rows. Screenshots go to `target/screenshots/`
+//! (`scripts/screenshots` copies them into docs/screenshots/).
 
 mod webdriver;
 
@@ -18,8 +19,10 @@ const HOSTILE: &str = "<img src=x onerror=alert(1)>";
 /// One webview at a time: two WebKit processes and a sync on two cores only slow each other.
 static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
+/// `target/screenshots/`: tests never write into the working tree.
 fn screenshots() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    tmp.parent().unwrap_or(tmp).join("screenshots")
 }
 
 fn rclone() -> PathBuf {
@@ -227,7 +230,10 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
         )
         .await;
     assert!(error.as_str().unwrap().contains("scaleway"), "{error}");
-    assert!(world.aws.dir.join("backup-aws/google-drive").join(path).exists());
+    let copy = world.aws.dir.join("backup-aws/google-drive").join(path);
+    let bytes =
+        std::fs::read(&copy).unwrap_or_else(|e| panic!("the edited file is not at AWS S3 ({}): {e}", copy.display()));
+    assert_eq!(bytes, b"report 5, edited", "AWS S3 holds the edited bytes");
     assert_eq!(app.exec("return window.__alerted", json!([])).await, false, "no script from a name ran");
     app.close().await;
 }

@@ -15,6 +15,27 @@ use serde_json::{json, Value};
 
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
+// How long each kind of WebDriver command may take. Generous for a loaded 2-core machine, yet
+// far below a test's whole run, so a hang fails fast and says which step hung.
+/// Starting the app and its webview.
+const SESSION_START: Duration = Duration::from_secs(60);
+/// A script run in the page (queries, state reads).
+const SCRIPT: Duration = Duration::from_secs(20);
+/// A click or typed text, including the driver's scroll into view.
+const INPUT: Duration = Duration::from_secs(20);
+/// Painting and encoding the window.
+const SCREENSHOT: Duration = Duration::from_secs(30);
+
+/// Sends one request to the driver and reads its JSON reply within `limit`.
+async fn request(step: &str, builder: reqwest::RequestBuilder, limit: Duration) -> Value {
+    let exchange = async { builder.send().await?.json::<Value>().await };
+    match tokio::time::timeout(limit, exchange).await {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(e)) => panic!("WebDriver step `{step}` failed: {e}"),
+        Err(_) => panic!("WebDriver step `{step}` did not answer within {} s", limit.as_secs()),
+    }
+}
+
 /// Kills the process it holds when dropped.
 struct Guard(Child);
 
@@ -117,8 +138,11 @@ impl Session {
             .args(["--native-driver", "/usr/bin/WebKitWebDriver"])
             .env("DISPLAY", format!(":{display}"))
             .env("TAURI_WEBVIEW_AUTOMATION", "true")
-            // WebKitGTK draws nothing under Xvfb with compositing on.
-            .env("WEBKIT_DISABLE_COMPOSITING_MODE", "1")
+            // The webview runs in WebKitGTK's default (composited) mode, as on a person's
+            // desktop. Its non-composited mode (WEBKIT_DISABLE_COMPOSITING_MODE) can wedge under
+            // CPU load: the web process waits for a frame acknowledgement that never comes, so
+            // nothing is painted again and a screenshot (which waits for the next painted
+            // frame) never returns. See docs/decisions.md.
             .env("NO_AT_BRIDGE", "1")
             .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
@@ -126,40 +150,56 @@ impl Session {
             .spawn()
             .expect("tauri-driver and WebKitWebDriver (installed by scripts/setup)");
         let driver_guard = Guard(driver);
-        let http = reqwest::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+        // No client-wide timeout: every call below has its own bound and names its step.
+        let http = reqwest::Client::builder().no_proxy().build().unwrap();
         let base = format!("http://127.0.0.1:{port}");
-        let deadline = Instant::now() + Duration::from_secs(20);
+        let deadline = Instant::now() + Duration::from_secs(30);
         // tauri-driver answers before its WebKitWebDriver does: wait for the latter.
         let native = format!("http://127.0.0.1:{native_port}/status");
-        while http.get(&native).send().await.is_err() || http.get(format!("{base}/status")).send().await.is_err() {
-            assert!(Instant::now() < deadline, "tauri-driver and WebKitWebDriver did not start");
+        let up = |url: String| {
+            let http = http.clone();
+            async move { http.get(url).timeout(Duration::from_secs(2)).send().await.is_ok() }
+        };
+        while !up(native.clone()).await || !up(format!("{base}/status")).await {
+            assert!(Instant::now() < deadline, "tauri-driver and WebKitWebDriver did not start within 30 s");
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         let binary = env!("CARGO_BIN_EXE_fanout-desktop");
         let caps = json!({ "capabilities": { "alwaysMatch": {
             "tauri:options": { "application": binary, "args": args }
         } } });
-        let created: Value =
-            http.post(format!("{base}/session")).json(&caps).send().await.unwrap().json().await.unwrap();
+        let created =
+            request("start the app in a new session", http.post(format!("{base}/session")).json(&caps), SESSION_START)
+                .await;
         let id = created["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {created}")).to_string();
         Session { http, url: format!("{base}/session/{id}"), _driver: driver_guard, _display: display_guard }
     }
 
-    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut request = self.http.request(method, format!("{}{path}", self.url));
+    /// One WebDriver command, bounded by `limit`; `step` says what it was for when it fails.
+    async fn call(
+        &self,
+        step: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        limit: Duration,
+    ) -> Value {
+        let mut builder = self.http.request(method, format!("{}{path}", self.url));
         if let Some(body) = body {
-            request = request.json(&body);
+            builder = builder.json(&body);
         }
-        let reply: Value = request.send().await.unwrap().json().await.unwrap();
+        let reply = request(&format!("{step} ({path})"), builder, limit).await;
         if let Some(error) = reply["value"]["error"].as_str() {
-            panic!("WebDriver {path}: {error}: {}", reply["value"]["message"]);
+            panic!("WebDriver step `{step}` ({path}) failed: {error}: {}", reply["value"]["message"]);
         }
         reply["value"].clone()
     }
 
     /// Runs `script` in the page (its `arguments` are `args`) and returns its value.
     pub async fn exec(&self, script: &str, args: Value) -> Value {
-        self.call(reqwest::Method::POST, "/execute/sync", Some(json!({ "script": script, "args": args }))).await
+        let body = json!({ "script": script, "args": args });
+        let step: String = format!("run `{}`", script.chars().take(60).collect::<String>());
+        self.call(&step, reqwest::Method::POST, "/execute/sync", Some(body), SCRIPT).await
     }
 
     /// Waits until `script` returns something truthy, and returns it.
@@ -195,7 +235,14 @@ impl Session {
 
     /// A real click (the driver scrolls the element into view and clicks its centre).
     pub async fn click_element(&self, element: &str) {
-        self.call(reqwest::Method::POST, &format!("/element/{element}/click"), Some(json!({}))).await;
+        self.call(
+            "click an element",
+            reqwest::Method::POST,
+            &format!("/element/{element}/click"),
+            Some(json!({})),
+            INPUT,
+        )
+        .await;
     }
 
     pub async fn click(&self, css: &str) {
@@ -205,7 +252,15 @@ impl Session {
 
     pub async fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css).await;
-        self.call(reqwest::Method::POST, &format!("/element/{element}/value"), Some(json!({ "text": text }))).await;
+        let body = json!({ "text": text });
+        self.call(
+            &format!("type into {css}"),
+            reqwest::Method::POST,
+            &format!("/element/{element}/value"),
+            Some(body),
+            INPUT,
+        )
+        .await;
     }
 
     pub async fn text(&self, css: &str) -> String {
@@ -218,7 +273,8 @@ impl Session {
 
     /// Saves a PNG of the window.
     pub async fn screenshot(&self, path: &Path) {
-        let b64 = self.call(reqwest::Method::GET, "/screenshot", None).await;
+        let step = format!("take the screenshot {}", path.display());
+        let b64 = self.call(&step, reqwest::Method::GET, "/screenshot", None, SCREENSHOT).await;
         let png = base64::engine::general_purpose::STANDARD.decode(b64.as_str().unwrap()).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot");
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -228,7 +284,7 @@ impl Session {
     /// Ends the session and the app (which would otherwise stay in the tray).
     pub async fn close(self) {
         let apps = app_pids(self._driver.0.id());
-        let _ = self.http.delete(&self.url).send().await;
+        let _ = self.http.delete(&self.url).timeout(INPUT).send().await;
         for pid in apps {
             unsafe {
                 libc::kill(pid, libc::SIGTERM);
