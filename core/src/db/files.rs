@@ -50,10 +50,14 @@ impl Database {
     }
 
     /// Stores a listing in one transaction: every listed item is upserted, and `gone_ids`
-    /// (items known before but missing from this listing) are marked gone.
+    /// (items known before but missing from this listing) are marked gone. Any change also
+    /// drops the clean-run marker, so the next sync plans from the ledger again.
     pub async fn save_listing(&self, items: &[FileUpsert], gone_ids: &[String]) -> Result<(), DbError> {
         let at = now();
         let mut tx = self.pool.begin().await?;
+        if !items.is_empty() || !gone_ids.is_empty() {
+            sqlx::query("DELETE FROM drive_state WHERE key = ?").bind(super::CLEAN_PLAN_KEY).execute(&mut *tx).await?;
+        }
         for f in items {
             sqlx::query(
                 "INSERT INTO files (file_id, parent_id, name, remote_name, mime_type, is_folder, content_id, size, md5,

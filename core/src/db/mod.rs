@@ -32,6 +32,11 @@ pub enum DbError {
     Corrupt(String),
 }
 
+/// Where the "nothing left to do" marker of the last clean run is kept. Anything that changes
+/// the stored listing removes it in the same transaction, so a no-change sync can trust it
+/// whatever ran in between (a `fanout plan`, a crashed run).
+const CLEAN_PLAN_KEY: &str = "clean_plan";
+
 /// A handle on Fanout's database; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Database {
@@ -68,6 +73,21 @@ impl Database {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?)
+    }
+
+    /// The fingerprint of the policies and destinations of the last run that left every pair
+    /// synced, if nothing in the stored listing changed since (see [`Database::save_listing`]).
+    pub async fn clean_plan(&self) -> Result<Option<String>, DbError> {
+        self.get_state(CLEAN_PLAN_KEY).await
+    }
+
+    pub async fn set_clean_plan(&self, fingerprint: &str) -> Result<(), DbError> {
+        self.set_state(CLEAN_PLAN_KEY, fingerprint).await
+    }
+
+    pub async fn clear_clean_plan(&self) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM drive_state WHERE key = ?").bind(CLEAN_PLAN_KEY).execute(&self.pool).await?;
+        Ok(())
     }
 
     pub async fn set_state(&self, key: &str, value: &str) -> Result<(), DbError> {

@@ -6,6 +6,7 @@
 
 pub mod naming;
 mod pacer;
+pub mod tree;
 
 pub use pacer::Pacer;
 

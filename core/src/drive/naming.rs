@@ -69,12 +69,15 @@ pub struct NameRequest {
     pub wanted: String,
     /// The name it had before, kept when still valid.
     pub previous: Option<String>,
+    /// When a new name is wanted by several, this one gives way (takes the suffix).
+    pub yields: bool,
 }
 
 /// Gives every child of one folder a unique remote name (unique case-insensitively).
 ///
-/// Names given before are kept; new names are handed out in (name, ID) order, and a name
-/// already taken gets ` (<first 8 characters of the file ID>)` before its extension.
+/// Names given before are kept; new names are handed out in (name, ID) order, those that
+/// yield last, and a name already taken gets ` (<first 8 characters of the file ID>)` before
+/// its extension.
 pub fn assign_names(children: &[NameRequest]) -> Vec<(String, String)> {
     let mut taken: HashSet<String> = HashSet::new();
     let mut result = Vec::with_capacity(children.len());
@@ -85,7 +88,7 @@ pub fn assign_names(children: &[NameRequest]) -> Vec<(String, String)> {
             _ => fresh.push(child),
         }
     }
-    fresh.sort_by(|a, b| (&a.wanted, &a.file_id).cmp(&(&b.wanted, &b.file_id)));
+    fresh.sort_by(|a, b| (a.yields, &a.wanted, &a.file_id).cmp(&(b.yields, &b.wanted, &b.file_id)));
     for child in fresh {
         let mut name = child.wanted.clone();
         if !taken.insert(name.to_lowercase()) {
@@ -136,7 +139,7 @@ mod tests {
     }
 
     fn req(id: &str, wanted: &str, previous: Option<&str>) -> NameRequest {
-        NameRequest { file_id: id.into(), wanted: wanted.into(), previous: previous.map(Into::into) }
+        NameRequest { file_id: id.into(), wanted: wanted.into(), previous: previous.map(Into::into), yields: false }
     }
 
     #[test]

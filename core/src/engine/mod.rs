@@ -18,7 +18,7 @@ use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
 use crate::sync::verify::{verify, VerifyReport};
-use crate::sync::{run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
+use crate::sync::{run_plan, run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -268,8 +268,10 @@ impl Engine {
 
     // ---- sync -------------------------------------------------------------------------------
 
-    /// Lists Drive and returns what a sync would transfer, without transferring.
+    /// Lists Drive and returns what a sync would transfer, without transferring. It takes the
+    /// sync lock too: the listing it stores is what the next sync starts from.
     pub async fn plan(&self) -> Result<SyncPlan, EngineError> {
+        let _lock = self.lock_sync().await?;
         let drive = self.drive()?;
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
@@ -278,7 +280,7 @@ impl Engine {
 
     /// Takes the data folder's sync lock, held until the returned file is dropped. The OS
     /// releases it if the process dies, so a crash never leaves a stale lock behind.
-    fn lock_sync(&self) -> Result<std::fs::File, EngineError> {
+    async fn lock_sync(&self) -> Result<std::fs::File, EngineError> {
         let path = self.data_dir.join("sync.lock");
         let data_dir_error = |source| EngineError::DataDir { path: path.clone(), source };
         let file =
@@ -290,7 +292,7 @@ impl Engine {
             match file.try_lock() {
                 Ok(()) => return Ok(file),
                 Err(std::fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
-                    std::thread::sleep(std::time::Duration::from_millis(25));
+                    tokio::time::sleep(std::time::Duration::from_millis(25)).await;
                 }
                 Err(std::fs::TryLockError::WouldBlock) => {
                     return Err(EngineError::AlreadyRunning(self.data_dir.clone()))
@@ -303,11 +305,21 @@ impl Engine {
     /// Runs one sync: progress goes to `options.progress`, `options.cancel` stops it.
     /// One sync at a time per data folder; a second gets [`EngineError::AlreadyRunning`].
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
-        let _lock = self.lock_sync()?;
+        let _lock = self.lock_sync().await?;
         let drive = self.drive()?;
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(run_sync(&ctx, options).await?)
+    }
+
+    /// Runs `plan` (from [`Engine::plan`], perhaps printed and read back) as it is: exactly the
+    /// pairs it lists are copied and verified.
+    pub async fn execute(&self, plan: SyncPlan, options: SyncOptions) -> Result<SyncSummary, EngineError> {
+        let _lock = self.lock_sync().await?;
+        let drive = self.drive()?;
+        let rclone = self.rclone()?;
+        let ctx = self.sync_context(&drive, &rclone);
+        Ok(run_plan(&ctx, plan, options).await?)
     }
 
     fn sync_context<'a>(&'a self, drive: &'a DriveClient, rclone: &'a Rclone) -> SyncContext<'a> {
@@ -324,7 +336,7 @@ impl Engine {
     /// Re-checks every copy the ledger calls synced at `destination` (or at every enabled
     /// destination); `download_percent` of them are read back in full.
     pub async fn verify(&self, destination: Option<&str>, download_percent: u8) -> Result<VerifyReport, EngineError> {
-        let _lock = self.lock_sync()?;
+        let _lock = self.lock_sync().await?;
         let destinations: Vec<String> = match destination {
             Some(key) => {
                 let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.into()))?;

@@ -11,6 +11,7 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use crate::config::SyncConfig;
 use crate::db::{Database, FileRecord};
 use crate::drive::naming::{assign_names, sanitize_component, NameRequest};
+use crate::drive::tree;
 use crate::drive::{Change, DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
 use crate::policy::{decide, Decision, FolderPolicy};
 
@@ -103,7 +104,8 @@ pub async fn list_policy_trees(
     Ok(finish(items, targets, &previous, policies, &roots, &root_id, sync, token))
 }
 
-/// Lists each policy root's ancestors (for paths) and its whole tree.
+/// Lists each policy root, its ancestors (for paths) and its whole tree. A policy on My
+/// Drive's root lists all of My Drive.
 async fn full_listing(
     drive: &DriveClient,
     roots: &BTreeSet<String>,
@@ -112,31 +114,60 @@ async fn full_listing(
     let mut items: HashMap<String, DriveFile> = HashMap::new();
     let mut live_roots = Vec::new();
     for root in roots {
-        let mut id = root.clone();
-        let mut depth = 0;
-        while id != root_id && !items.contains_key(&id) && depth < 100 {
-            let file = match drive.get_file(&id).await {
-                Ok(f) => f,
-                Err(DriveError::NotFound(_)) if id == *root => break,
-                Err(e) => return Err(e.into()),
-            };
-            let parent = file.parents.first().cloned();
-            items.insert(id.clone(), file);
-            match parent {
-                Some(p) => id = p,
-                None => break,
-            }
-            depth += 1;
+        if root == root_id {
+            live_roots.push(root.clone());
+            continue;
         }
-        if items.get(root).is_some_and(|f| f.is_folder() && !f.trashed) {
+        let file = match drive.get_file(root).await {
+            Ok(f) => f,
+            // The policy's folder was deleted (or unshared): nothing to list under it.
+            Err(DriveError::NotFound(_)) => continue,
+            Err(e) => return Err(e.into()),
+        };
+        if file.is_folder() && !file.trashed {
             live_roots.push(root.clone());
         }
+        items.insert(root.clone(), file);
     }
+    fetch_missing_ancestors(drive, &mut items, roots.iter().cloned().collect(), root_id).await?;
     for item in drive.list_tree(&live_roots).await? {
         items.insert(item.id.clone(), item);
     }
     let targets = resolve_targets(drive, items.values().filter(|f| f.is_shortcut())).await?;
     Ok((items, targets))
+}
+
+/// Fetches every folder above `starts` that `items` does not hold yet, up to My Drive's root or
+/// the top of what the user can see, so paths are never cut at an unknown folder. Both the
+/// full listing and the changes feed go through here, so both compute the same paths.
+async fn fetch_missing_ancestors(
+    drive: &DriveClient,
+    items: &mut HashMap<String, DriveFile>,
+    starts: Vec<String>,
+    root_id: &str,
+) -> Result<(), DriveError> {
+    let mut inaccessible: BTreeSet<String> = BTreeSet::new();
+    for start in starts {
+        loop {
+            let parent_of = |id: &str| items.get(id).and_then(|f| f.parents.first()).map(String::as_str);
+            let chain = tree::ancestors(parent_of(&start), parent_of);
+            let Some(top) = chain.last().map(|id| id.to_string()) else { break };
+            if top == root_id || items.contains_key(&top) || inaccessible.contains(&top) {
+                break;
+            }
+            match drive.get_file(&top).await {
+                Ok(folder) => {
+                    items.insert(top, folder);
+                }
+                // A folder shared with the user whose parent they cannot see: it is a top.
+                Err(DriveError::NotFound(_)) => {
+                    inaccessible.insert(top);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fetches the targets of file shortcuts (folder shortcuts are not followed).
@@ -198,6 +229,7 @@ async fn apply_changes(
 
     let mut new_folders = Vec::new();
     let mut changed_shortcuts = Vec::new();
+    let mut changed_ids = Vec::new();
     for change in changes {
         match change.file {
             Some(file) if !change.removed => {
@@ -212,6 +244,7 @@ async fn apply_changes(
                 if targets.contains_key(&file.id) {
                     targets.insert(file.id.clone(), Ok(file.clone()));
                 }
+                changed_ids.push(file.id.clone());
                 items.insert(file.id.clone(), file);
             }
             _ => {
@@ -222,8 +255,10 @@ async fn apply_changes(
             }
         }
     }
+    // A changed item may now sit under folders never seen before (a policy folder moved).
+    fetch_missing_ancestors(drive, &mut items, changed_ids, root_id).await?;
     // A folder that moved into scope brings its contents, which have no changes of their own.
-    let entering: Vec<String> = new_folders.into_iter().filter(|id| in_scope(id, &items, roots, root_id)).collect();
+    let entering: Vec<String> = new_folders.into_iter().filter(|id| in_scope(id, &items, roots)).collect();
     if !entering.is_empty() {
         for item in drive.list_tree(&entering).await? {
             if item.is_shortcut() {
@@ -262,21 +297,15 @@ fn to_drive_file(r: &FileRecord) -> DriveFile {
     }
 }
 
-/// Whether walking up from `id` reaches a policy root.
-fn in_scope(id: &str, items: &HashMap<String, DriveFile>, roots: &BTreeSet<String>, root_id: &str) -> bool {
-    let mut current = Some(id.to_string());
-    let mut hops = 0;
-    while let Some(c) = current {
-        if roots.contains(&c) {
-            return true;
-        }
-        if c == root_id || hops > 1000 {
-            return false;
-        }
-        current = items.get(&c).and_then(|f| f.parents.first().cloned());
-        hops += 1;
-    }
-    false
+/// The parent of each item, as `items` knows it.
+fn parent_in<'a>(items: &'a HashMap<String, DriveFile>) -> impl Fn(&str) -> Option<&'a str> + 'a {
+    move |id| items.get(id).and_then(|f| f.parents.first()).map(String::as_str)
+}
+
+/// Whether `id` is a policy root or lies under one (My Drive's root included).
+fn in_scope(id: &str, items: &HashMap<String, DriveFile>, roots: &BTreeSet<String>) -> bool {
+    let parent_of = parent_in(items);
+    roots.contains(id) || tree::ancestors(parent_of(id), parent_of).iter().any(|a| roots.contains(*a))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -291,15 +320,12 @@ fn finish(
     token: String,
 ) -> Listing {
     // Keep what is under a policy root, and the roots' ancestors (they make the paths).
-    let mut keep: HashSet<String> = items.keys().filter(|id| in_scope(id, &items, roots, root_id)).cloned().collect();
+    items.remove(root_id);
+    let mut keep: HashSet<String> = items.keys().filter(|id| in_scope(id, &items, roots)).cloned().collect();
     for root in roots {
-        let mut current = items.get(root).and_then(|f| f.parents.first().cloned());
-        while let Some(c) = current {
-            if c == root_id || !keep.insert(c.clone()) {
-                break;
-            }
-            current = items.get(&c).and_then(|f| f.parents.first().cloned());
-        }
+        let parent_of = parent_in(&items);
+        let above: Vec<String> = tree::ancestors(parent_of(root), &parent_of).into_iter().map(str::to_string).collect();
+        keep.extend(above);
     }
     items.retain(|id, _| keep.contains(id));
 
@@ -318,44 +344,19 @@ fn build_records(
     root_id: &str,
     sync: &SyncConfig,
 ) -> Vec<FileRecord> {
-    // Remote names, folder by folder.
-    let mut children: HashMap<&str, Vec<&DriveFile>> = HashMap::new();
-    for item in items.values() {
-        if let Some(parent) = item.parents.first() {
-            children.entry(parent.as_str()).or_default().push(item);
-        }
-    }
-    let mut remote_names: HashMap<String, String> = HashMap::new();
-    for (parent, kids) in &children {
-        let requests: Vec<NameRequest> = kids
-            .iter()
-            .map(|f| {
-                let wanted = match f.workspace_kind().and_then(|k| sync.export_formats.get(k)) {
-                    Some(ext) => sanitize_component(&format!("{}.{ext}", f.name)),
-                    None => sanitize_component(&f.name),
-                };
-                let previous = previous
-                    .get(&f.id)
-                    .filter(|p| p.name == f.name && p.parent_id.as_deref() == Some(*parent))
-                    .map(|p| p.remote_name.clone());
-                NameRequest { file_id: f.id.clone(), wanted, previous }
-            })
-            .collect();
-        remote_names.extend(assign_names(&requests));
-    }
-
+    let remote_names = remote_names(items, previous, root_id, sync);
     let mut records = Vec::with_capacity(items.len());
     for item in items.values() {
-        let ancestors = ancestors_of(item, items, root_id);
-        let (drive_path, remote_path) = paths_for(item, items, &remote_names, root_id);
-        let trashed = item.trashed || ancestors.iter().any(|a| items.get(a).map(|f| f.trashed).unwrap_or(false));
+        let parent_of = parent_in(items);
+        let ancestors = tree::ancestors(item.parents.first().map(String::as_str), &parent_of);
+        let (drive_path, remote_path) = paths_for(item, &ancestors, items, &remote_names);
+        let trashed = item.trashed || ancestors.iter().any(|a| items.get(*a).map(|f| f.trashed).unwrap_or(false));
         let mut size = item.size;
         let mut md5 = item.md5_checksum.clone();
         let mut content_id = None;
         let mut skip_reason = None;
         if !item.is_folder() {
-            let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
-            if let Decision::Skip(reason) = decide(&refs, policies) {
+            if let Decision::Skip(reason) = decide(&ancestors, policies) {
                 skip_reason = Some(reason);
             } else if let Some(details) = item.shortcut_details.as_ref().filter(|_| item.is_shortcut()) {
                 content_id = Some(details.target_id.clone());
@@ -401,43 +402,212 @@ fn build_records(
     records
 }
 
-/// Parent, grandparent, ... up to (not including) My Drive's root.
-fn ancestors_of(item: &DriveFile, items: &HashMap<String, DriveFile>, root_id: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut parent = item.parents.first();
-    while let Some(p) = parent {
-        if p == root_id || out.contains(p) || out.len() > 1000 {
-            break;
-        }
-        out.push(p.clone());
-        parent = items.get(p).and_then(|f| f.parents.first());
+/// Where an item's remote name must be unique: its folder, or, for the items at the top of
+/// what Fanout sees (My Drive's children, shared drives, folders shared with the user), one
+/// namespace shared by all of them, so two tops with one name never share a key.
+fn name_scope<'a>(item: &'a DriveFile, items: &HashMap<String, DriveFile>, root_id: &str) -> &'a str {
+    match item.parents.first() {
+        Some(parent) if parent != root_id && items.contains_key(parent) => parent,
+        _ => "",
     }
-    out
 }
 
+/// Remote names, scope by scope: unique per folder, stable across runs. At the top, My
+/// Drive's children keep their plain names first; another top with the same name gets the
+/// usual ` (<ID>)` suffix.
+fn remote_names(
+    items: &HashMap<String, DriveFile>,
+    previous: &HashMap<String, FileRecord>,
+    root_id: &str,
+    sync: &SyncConfig,
+) -> HashMap<String, String> {
+    let mut scopes: HashMap<&str, Vec<&DriveFile>> = HashMap::new();
+    for item in items.values() {
+        scopes.entry(name_scope(item, items, root_id)).or_default().push(item);
+    }
+    let mut names = HashMap::with_capacity(items.len());
+    for (scope, members) in &scopes {
+        let requests: Vec<NameRequest> = members
+            .iter()
+            .map(|f| {
+                let wanted = match f.workspace_kind().and_then(|k| sync.export_formats.get(k)) {
+                    Some(ext) => sanitize_component(&format!("{}.{ext}", f.name)),
+                    None => sanitize_component(&f.name),
+                };
+                let previous = previous
+                    .get(&f.id)
+                    .filter(|p| p.name == f.name && p.parent_id.as_ref() == f.parents.first())
+                    .map(|p| p.remote_name.clone());
+                // At the top, what is not in My Drive gives way to what is.
+                let yields = scope.is_empty() && f.parents.first().map(String::as_str) != Some(root_id);
+                NameRequest { file_id: f.id.clone(), wanted, previous, yields }
+            })
+            .collect();
+        names.extend(assign_names(&requests));
+    }
+    names
+}
+
+/// The Drive path (names) and the remote path (`google-drive/<remote names>`) of an item whose
+/// folders are `ancestors` (nearest first).
 fn paths_for(
     item: &DriveFile,
+    ancestors: &[&str],
     items: &HashMap<String, DriveFile>,
     remote_names: &HashMap<String, String>,
-    root_id: &str,
 ) -> (String, String) {
-    let mut chain = vec![item];
-    let mut parent = item.parents.first();
-    while let Some(p) = parent {
-        if p == root_id || chain.len() > 1000 {
-            break;
-        }
-        match items.get(p) {
-            Some(f) => {
-                chain.push(f);
-                parent = f.parents.first();
-            }
-            None => break,
-        }
-    }
+    let mut chain: Vec<&DriveFile> = vec![item];
+    chain.extend(ancestors.iter().map_while(|id| items.get(*id)));
     chain.reverse();
     let drive: Vec<&str> = chain.iter().map(|f| f.name.as_str()).collect();
     let remote: Vec<String> =
         chain.iter().map(|f| remote_names.get(&f.id).cloned().unwrap_or_else(|| sanitize_component(&f.name))).collect();
     (drive.join("/"), format!("{REMOTE_ROOT}/{}", remote.join("/")))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap, HashSet};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::drive::FOLDER_MIME;
+
+    const ROOT: &str = "my-drive-root";
+
+    /// Names that collide once sanitised, normalised, lower-cased or cut to length.
+    fn hostile_names() -> Vec<String> {
+        let long = "x".repeat(230);
+        vec![
+            "a.txt".into(),
+            "A.TXT".into(),
+            "\u{e9}.txt".into(),
+            "e\u{301}.txt".into(),
+            "..".into(),
+            "a/b".into(),
+            "a_b".into(),
+            "Team".into(),
+            "team".into(),
+            "con".into(),
+            "x.".into(),
+            "x_".into(),
+            format!("{long}-one.txt"),
+            format!("{long}-two.txt"),
+        ]
+    }
+
+    /// One generated item: a name, whether it is a folder, and where it hangs: `Ok(i)` under
+    /// the i-th earlier folder (if any), `Err(0)` in My Drive, `Err(1)` parentless (a shared
+    /// drive), `Err(n)` under an unseen folder `unseen-n` (shared with the user).
+    type Node = (usize, bool, Result<usize, usize>);
+
+    fn arb_tree() -> impl Strategy<Value = Vec<Node>> {
+        let node = (
+            0..hostile_names().len(),
+            any::<bool>(),
+            prop_oneof![(0usize..40).prop_map(Ok), (0usize..4).prop_map(Err)],
+        );
+        proptest::collection::vec(node, 1..60)
+    }
+
+    fn build(nodes: &[Node]) -> HashMap<String, DriveFile> {
+        let names = hostile_names();
+        let mut items = HashMap::new();
+        let mut folders: Vec<String> = Vec::new();
+        for (i, (name, folder, place)) in nodes.iter().enumerate() {
+            let id = format!("id{i:03}");
+            let parents = match place {
+                Ok(k) if !folders.is_empty() => vec![folders[k % folders.len()].clone()],
+                Ok(_) | Err(0) => vec![ROOT.to_string()],
+                Err(1) => vec![],
+                Err(n) => vec![format!("unseen-{n}")],
+            };
+            let file = DriveFile {
+                id: id.clone(),
+                name: names[*name].clone(),
+                mime_type: if *folder { FOLDER_MIME.into() } else { "text/plain".into() },
+                parents,
+                size: Some(1),
+                md5_checksum: Some("m".into()),
+                version: Some(1),
+                modified_time: None,
+                trashed: false,
+                shortcut_details: None,
+            };
+            if *folder {
+                folders.push(id.clone());
+            }
+            items.insert(id, file);
+        }
+        items
+    }
+
+    fn everything_in_scope(items: &HashMap<String, DriveFile>) -> (HashMap<String, FolderPolicy>, BTreeSet<String>) {
+        let mut roots: BTreeSet<String> = [ROOT.to_string()].into();
+        roots.extend(items.values().flat_map(|f| f.parents.iter()).filter(|p| p.starts_with("unseen")).cloned());
+        roots.extend(items.values().filter(|f| f.parents.is_empty()).map(|f| f.id.clone()));
+        let policies = roots
+            .iter()
+            .map(|id| {
+                let policy = FolderPolicy {
+                    folder_id: id.clone(),
+                    folder_name: id.clone(),
+                    folder_path: id.clone(),
+                    destinations: vec!["local".into()],
+                    recursive: true,
+                    enabled: true,
+                    created_at: String::new(),
+                    updated_at: String::new(),
+                };
+                (id.clone(), policy)
+            })
+            .collect();
+        (policies, roots)
+    }
+
+    fn sync_config() -> SyncConfig {
+        crate::config::Config::default_config().unwrap().sync
+    }
+
+    fn listing(items: HashMap<String, DriveFile>, previous: &HashMap<String, FileRecord>) -> Listing {
+        let (policies, roots) = everything_in_scope(&items);
+        finish(items, Targets::new(), previous, &policies, &roots, ROOT, &sync_config(), String::new())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_two_drive_items_ever_map_to_one_key_and_the_mapping_is_stable(nodes in arb_tree()) {
+            let first = listing(build(&nodes), &HashMap::new());
+            // Injective on case-insensitive, normalising filesystems too (keys are NFC already).
+            let mut keys = HashSet::new();
+            for record in &first.records {
+                prop_assert!(keys.insert(record.remote_path.to_lowercase()), "{} is used twice", record.remote_path);
+                for component in record.remote_path.split('/') {
+                    prop_assert!(!component.is_empty() && component != "." && component != "..", "{}", record.remote_path);
+                }
+            }
+            prop_assert_eq!(first.records.len(), nodes.len());
+
+            // Stable: the next run, from what was stored, gives every item the same key.
+            let previous: HashMap<String, FileRecord> =
+                first.records.iter().map(|r| (r.file_id.clone(), r.clone())).collect();
+            let second = listing(build(&nodes), &previous);
+            let paths = |l: &Listing| -> BTreeMap<String, String> {
+                l.records.iter().map(|r| (r.file_id.clone(), r.remote_path.clone())).collect()
+            };
+            prop_assert_eq!(paths(&first), paths(&second));
+        }
+    }
+
+    #[test]
+    fn my_drive_keeps_its_plain_names_when_a_shared_drive_has_the_same_name() {
+        let nodes: Vec<Node> = vec![(7, true, Err(1)), (7, true, Err(0))];
+        let records = listing(build(&nodes), &HashMap::new()).records;
+        let path = |id: &str| records.iter().find(|r| r.file_id == id).map(|r| r.remote_path.clone()).unwrap();
+        assert_eq!(path("id001"), "google-drive/Team");
+        assert_eq!(path("id000"), "google-drive/Team (id000)");
+    }
 }

@@ -96,7 +96,7 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
     if listing.unchanged {
         // Nothing changed in Drive. If the policies and destinations are also those of the
         // last run that left everything synced, there is nothing to plan.
-        let clean = ctx.db.get_state(CLEAN_PLAN_KEY).await?.as_deref() == Some(fingerprint.as_str());
+        let clean = ctx.db.clean_plan().await?.as_deref() == Some(fingerprint.as_str());
         if clean && ctx.db.count_unsettled_pairs().await? == 0 {
             progress.send(SyncEvent::Listed { items: 0 });
             return Ok(SyncPlan { unchanged: true, fingerprint, ..Default::default() });
@@ -114,9 +114,6 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
     Ok(SyncPlan { fingerprint, ..plan })
 }
 
-/// Set after a run that left every pair synced: what the policies and destinations were.
-const CLEAN_PLAN_KEY: &str = "clean_plan";
-
 /// Everything besides Drive's content that decides a plan.
 fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -> String {
     let mut policy_parts: Vec<_> =
@@ -126,15 +123,25 @@ fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -
     serde_json::json!([policy_parts, destinations, config.sync.export_formats]).to_string()
 }
 
-/// One full sync run.
+/// One full sync run: list, plan, then execute that plan.
 pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<SyncSummary, SyncError> {
+    run(ctx, options, None).await
+}
+
+/// A run that executes `plan` as it is (made earlier by [`refresh_and_plan`]): exactly the
+/// pairs it lists are copied.
+pub async fn run_plan(ctx: &SyncContext<'_>, plan: SyncPlan, options: SyncOptions) -> Result<SyncSummary, SyncError> {
+    run(ctx, options, Some(plan)).await
+}
+
+async fn run(ctx: &SyncContext<'_>, options: SyncOptions, plan: Option<SyncPlan>) -> Result<SyncSummary, SyncError> {
     let progress = ProgressReporter::new(options.progress.clone());
     let (run_id, after_interruption) = ctx.db.start_run().await?;
     if after_interruption {
         crate::storage::leftovers::remove_partial_files(ctx.config).await;
     }
     progress.send(SyncEvent::Started { run_id });
-    match run_inner(ctx, &options, &progress, run_id).await {
+    match run_inner(ctx, &options, &progress, run_id, plan).await {
         Ok(summary) => {
             let counts = RunCounts::total(
                 summary.files_planned,
@@ -166,9 +173,13 @@ async fn run_inner(
     options: &SyncOptions,
     progress: &ProgressReporter,
     run_id: i64,
+    given: Option<SyncPlan>,
 ) -> Result<SyncSummary, SyncError> {
     let started = std::time::Instant::now();
-    let plan = refresh_and_plan(ctx, progress).await?;
+    let plan = match given {
+        Some(plan) => plan,
+        None => refresh_and_plan(ctx, progress).await?,
+    };
     tracing::info!(
         files = plan.files.len(),
         elapsed_ms = started.elapsed().as_millis() as u64,
@@ -189,7 +200,7 @@ async fn run_inner(
     let mut unreachable = HashMap::new();
     let mut errors = Vec::new();
     if !plan.files.is_empty() {
-        ctx.db.set_state(CLEAN_PLAN_KEY, "").await?;
+        ctx.db.clear_clean_plan().await?;
         let started = std::time::Instant::now();
         let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
@@ -255,8 +266,10 @@ async fn run_inner(
     } else {
         "failed"
     };
-    if status == "succeeded" {
-        ctx.db.set_state(CLEAN_PLAN_KEY, &plan.fingerprint).await?;
+    // Only a plan made in this run knows the whole picture (a plan given from outside has no
+    // fingerprint).
+    if status == "succeeded" && !plan.fingerprint.is_empty() {
+        ctx.db.set_clean_plan(&plan.fingerprint).await?;
     }
     Ok(SyncSummary {
         run_id,

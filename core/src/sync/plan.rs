@@ -2,14 +2,14 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::db::{FileRecord, LedgerEntry, SyncStatus};
-use crate::drive::export_mime;
+use crate::drive::{export_mime, tree};
 use crate::policy::{decide, Decision, FolderPolicy};
 
 /// One file to download once and send to `destinations`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlannedFile {
     pub file_id: String,
     /// Whose bytes to fetch (differs from `file_id` for a followed shortcut).
@@ -25,8 +25,9 @@ pub struct PlannedFile {
     pub destinations: Vec<String>,
 }
 
-/// What a sync would do, before it does it.
-#[derive(Debug, Clone, Default, Serialize)]
+/// What a sync would do, before it does it. `fanout plan --json` prints it, and a run given
+/// it back copies exactly what it lists.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct SyncPlan {
     pub files: Vec<PlannedFile>,
     /// Every pair the policies ask for (up to date or not), per destination.
@@ -85,15 +86,7 @@ pub fn plan_sync(
             plan.skipped += 1;
             continue;
         }
-        let mut ancestors = Vec::new();
-        let mut parent = file.parent_id.as_deref();
-        while let Some(p) = parent {
-            if ancestors.contains(&p) || ancestors.len() > 1000 {
-                break;
-            }
-            ancestors.push(p);
-            parent = parents.get(p).copied().flatten();
-        }
+        let ancestors = tree::ancestors(file.parent_id.as_deref(), |id| parents.get(id).copied().flatten());
         let Decision::Backup { destinations, .. } = decide(&ancestors, policies) else {
             plan.skipped += 1;
             continue;
