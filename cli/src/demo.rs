@@ -45,7 +45,7 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     for p in demo.engine.policies().await? {
         println!("  policy: {} → {}", p.folder_path, p.destinations.join(", "));
     }
-    let summary = crate::progress::run_with_progress(&demo.engine, false).await?;
+    let summary = crate::progress::run_with_progress(&demo.engine, false, None).await?;
     println!();
     println!("Sync {}: {} files backed up.", summary.status, summary.files_planned);
     for (key, d) in &summary.destinations {

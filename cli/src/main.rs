@@ -38,16 +38,19 @@ enum Command {
     #[command(subcommand)]
     Policy(PolicyCommand),
     /// Run one sync now.
-    Sync(JsonFlag),
+    Sync(SyncArgs),
     /// Show what a sync would copy where, without copying anything.
     Plan(JsonFlag),
     /// Re-check the copies the ledger calls synced; missing or corrupt ones are repaired by the next sync.
     Verify {
         /// Only this destination.
         destination: Option<String>,
-        /// Also read back this percentage of copies and hash them.
+        /// Also read back this percentage of copies and hash them (a different part each run).
         #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u8).range(0..=100))]
         download: u8,
+        /// What the copies are compared with: the ledger's records, or Drive's current files.
+        #[arg(long, value_enum, default_value_t = VerifyAgainst::Ledger)]
+        against: VerifyAgainst,
         #[arg(long)]
         json: bool,
     },
@@ -89,6 +92,24 @@ pub enum SecretCommand {
     Status(JsonFlag),
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum VerifyAgainst {
+    /// What the ledger recorded for each copy.
+    Ledger,
+    /// Drive's current files under the policies, whatever the ledger says.
+    Drive,
+}
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Run this plan (saved from `fanout plan --json`) instead of making a new one.
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
 #[derive(Args)]
 pub struct JsonFlag {
     /// Machine-readable output.
@@ -107,7 +128,13 @@ pub struct DestinationsArgs {
 #[derive(Subcommand)]
 pub enum DestinationsAction {
     /// Check connection, credentials and bucket (all enabled destinations if KEY is omitted).
-    Test { key: Option<String> },
+    Test {
+        key: Option<String>,
+        /// Make a local destination's folder if it is missing (only when adding it: a missing
+        /// folder is otherwise an unplugged disk, and never written to).
+        #[arg(long)]
+        create: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,15 +169,21 @@ pub enum PolicyCommand {
     Disable { folder: String },
 }
 
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum StatusFilter {
+    Synced,
+    Failed,
+    Pending,
+}
+
 #[derive(Args)]
 pub struct FilesArgs {
     #[arg(long)]
     pub json: bool,
     #[arg(long)]
     pub destination: Option<String>,
-    /// synced, failed or pending.
-    #[arg(long)]
-    pub status: Option<String>,
+    #[arg(long, value_enum)]
+    pub status: Option<StatusFilter>,
     /// Text to find in Drive paths.
     #[arg(long)]
     pub search: Option<String>,
@@ -182,10 +215,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let code = match cli.command {
         Command::Destinations(args) => commands::destinations(&engine, args).await?,
         Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
-        Command::Sync(flag) => progress::sync(&engine, flag.json).await?,
+        Command::Sync(args) => progress::sync(&engine, args).await?,
         Command::Plan(flag) => commands::plan(&engine, flag.json).await?,
-        Command::Verify { destination, download, json } => {
-            commands::verify(&engine, destination.as_deref(), download, json).await?
+        Command::Verify { destination, download, against, json } => {
+            commands::verify(&engine, destination.as_deref(), download, against, json).await?
         }
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,
@@ -197,12 +230,36 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
+/// The engine's log goes to `fanout.log` in the data folder (where error messages point for
+/// details); stderr gets it only when `FANOUT_LOG` asks, in colour only on a terminal.
+fn start_logging(data_dir: &std::path::Path) {
+    use std::io::IsTerminal;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, EnvFilter, Layer};
+    let file = std::fs::create_dir_all(data_dir)
+        .and_then(|()| std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("fanout.log")));
+    let to_file = file.ok().map(|f| {
+        fmt::layer().with_ansi(false).with_writer(std::sync::Mutex::new(f)).with_filter(EnvFilter::new("info"))
+    });
+    let to_stderr = EnvFilter::try_from_env("FANOUT_LOG").ok().map(|filter| {
+        fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr).with_filter(filter)
+    });
+    tracing_subscriber::registry().with(to_file).with(to_stderr).init();
+}
+
+/// What to do about an error, in the CLI's own terms (the engine's messages say what went
+/// wrong; each front end says what to do).
+fn hint(error: &anyhow::Error) -> Option<&'static str> {
+    match error.downcast_ref::<fanout_core::EngineError>()? {
+        fanout_core::EngineError::NoPolicies => Some("fanout policy add FOLDER --to DESTINATION"),
+        _ => None,
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("FANOUT_LOG").unwrap_or_else(|_| "warn".into()))
-        .with_writer(std::io::stderr)
-        .init();
+    start_logging(&cli.data_dir.clone().unwrap_or_else(default_data_dir));
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -213,7 +270,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
+            match hint(&e) {
+                Some(hint) => eprintln!("error: {e}: {hint}"),
+                None => eprintln!("error: {e}"),
+            }
             ExitCode::FAILURE
         }
     }

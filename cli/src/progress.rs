@@ -23,8 +23,19 @@ pub fn human_bytes(bytes: u64) -> String {
     }
 }
 
-pub async fn sync(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
-    let summary = run_with_progress(engine, as_json).await?;
+pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<ExitCode> {
+    let plan = match &args.plan {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", path.display()))?;
+            Some(serde_json::from_str(&text).map_err(|e| {
+                anyhow::anyhow!("{} is not a plan printed by `fanout plan --json`: {e}", path.display())
+            })?)
+        }
+        None => None,
+    };
+    let as_json = args.json;
+    let summary = run_with_progress(engine, as_json, plan).await?;
     if as_json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
@@ -33,7 +44,11 @@ pub async fn sync(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
     Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<SyncSummary> {
+pub async fn run_with_progress(
+    engine: &Engine,
+    quiet: bool,
+    plan: Option<fanout_core::sync::SyncPlan>,
+) -> anyhow::Result<SyncSummary> {
     let cancel = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctrl_c = {
@@ -80,7 +95,11 @@ pub async fn run_with_progress(engine: &Engine, quiet: bool) -> anyhow::Result<S
             }
         })
     };
-    let result = engine.sync(SyncOptions { cancel, progress: Some(tx) }).await;
+    let options = SyncOptions { cancel, progress: Some(tx) };
+    let result = match plan {
+        Some(plan) => engine.execute(plan, options).await,
+        None => engine.sync(options).await,
+    };
     let _ = bar_task.await;
     ctrl_c.abort();
     if let Some(bar) = bar {

@@ -18,6 +18,12 @@ async fn b2_sandbox() -> (tempfile::TempDir, Sandbox) {
     let big: Vec<u8> = (0..12 * 1024 * 1024).map(|i: usize| (i * 13 % 251) as u8).collect();
     std::fs::write(dir.join("archive.bin"), big).unwrap();
     let sandbox = Sandbox::start(tree.path(), None, &[("backblaze_b2", "backblaze_b2")]).await;
+    // Large files from 5 MiB on (the least B2 allows), set in config.yaml as a user would.
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap();
+    let yaml = yaml
+        .replace("    bucket: bucket-backblaze-b2\n", "    bucket: bucket-backblaze-b2\n    multipart_from_mib: 5\n");
+    assert!(yaml.contains("multipart_from_mib"), "{yaml}");
+    std::fs::write(&sandbox.config_path, yaml).unwrap();
     sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "backblaze_b2"]).await;
     (tree, sandbox)
 }
@@ -30,9 +36,7 @@ fn fake_b2(sandbox: &Sandbox) -> &fanout_testkit::fake_b2::FakeB2 {
 }
 
 async fn sync(sandbox: &Sandbox) -> (Option<i32>, serde_json::Value) {
-    let mut cmd = sandbox.command(&["sync", "--json"]);
-    cmd.env("RCLONE_B2_UPLOAD_CUTOFF", "5M").env("RCLONE_B2_CHUNK_SIZE", "5M");
-    let out = common::run(cmd).await;
+    let out = common::run(sandbox.command(&["sync", "--json"])).await;
     let json = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("no JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
     (out.status.code(), json)

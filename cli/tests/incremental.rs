@@ -96,11 +96,15 @@ async fn a_renamed_and_moved_folder_has_its_files_copied_under_the_new_path_and_
     });
     let summary = incremental_sync(&sandbox).await;
     assert_eq!(summary["files_planned"], 5, "3 files under the renamed folder, 2 under the moved one: {summary:#}");
+    let truth: std::collections::BTreeMap<String, Vec<u8>> = common::drive_truth(&sandbox.drive).into_iter().collect();
+    let notes = truth.get("Projects/Crew/notes-000.txt").expect("in Drive").clone();
+    let deep = truth.get("Projects/Deep/deep-001.txt").expect("in Drive").clone();
     for key in ["aws_s3", "local"] {
-        assert!(object(&sandbox, key, "Projects/Crew/notes-000.txt").is_some());
-        assert!(object(&sandbox, key, "Projects/Deep/deep-001.txt").is_some());
-        assert!(object(&sandbox, key, "Projects/Team/notes-000.txt").is_some(), "earlier copies stay addressable");
-        assert!(object(&sandbox, key, "Projects/Team/Deep/deep-001.txt").is_some());
+        assert_eq!(object(&sandbox, key, "Projects/Crew/notes-000.txt"), Some(notes.clone()), "{key}");
+        assert_eq!(object(&sandbox, key, "Projects/Deep/deep-001.txt"), Some(deep.clone()), "{key}");
+        let earlier = "earlier copies stay addressable";
+        assert_eq!(object(&sandbox, key, "Projects/Team/notes-000.txt"), Some(notes.clone()), "{key}: {earlier}");
+        assert_eq!(object(&sandbox, key, "Projects/Team/Deep/deep-001.txt"), Some(deep.clone()), "{key}: {earlier}");
     }
     let rows = file_rows(&sandbox).await;
     let moved = row(&rows, "Projects/Deep/deep-000.txt");
@@ -161,7 +165,9 @@ async fn a_folder_moved_into_a_policy_folder_brings_its_files() {
     sandbox.drive.mutate(|d| d.move_to(&incoming, &projects));
     let summary = incremental_sync(&sandbox).await;
     assert_eq!(summary["files_planned"], 2, "{summary:#}");
+    let truth: std::collections::BTreeMap<String, Vec<u8>> = common::drive_truth(&sandbox.drive).into_iter().collect();
+    let moved_in = truth.get("Projects/Incoming/incoming-001.txt").expect("in Drive").clone();
     for key in ["aws_s3", "local"] {
-        assert!(object(&sandbox, key, "Projects/Incoming/incoming-001.txt").is_some());
+        assert_eq!(object(&sandbox, key, "Projects/Incoming/incoming-001.txt"), Some(moved_in.clone()), "{key}");
     }
 }

@@ -21,19 +21,23 @@ pub enum ConfigError {
     Invalid { field: String, problem: String },
 }
 
-/// `every <n><m|h|d>`, at least every 5 minutes.
+/// `every <n><m|h|d>`, from every 5 minutes to every 366 days.
 fn parse_schedule(text: &str) -> Option<std::time::Duration> {
     let amount = text.strip_prefix("every")?.trim();
     let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
     let n: u64 = number.parse().ok()?;
-    let seconds = match unit.trim() {
-        "m" | "min" | "minute" | "minutes" => n * 60,
-        "h" | "hour" | "hours" => n * 3600,
-        "d" | "day" | "days" => n * 86_400,
+    let unit_seconds: u64 = match unit.trim() {
+        "m" | "min" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
         _ => return None,
     };
-    (seconds >= 300).then(|| std::time::Duration::from_secs(seconds))
+    let seconds = n.checked_mul(unit_seconds)?;
+    (300..=366 * 86_400).contains(&seconds).then(|| std::time::Duration::from_secs(seconds))
 }
+
+/// The largest file Fanout copies one by one from is at most 5 TiB (S3's object limit).
+const MAX_LARGE_FILE_THRESHOLD_MIB: u64 = 5 * 1024 * 1024;
 
 fn invalid(field: impl Into<String>, problem: impl Into<String>) -> ConfigError {
     ConfigError::Invalid { field: field.into(), problem: problem.into() }
@@ -81,6 +85,7 @@ struct RawDestination {
     endpoint: Option<String>,
     storage_class: Option<String>,
     prefix: Option<String>,
+    multipart_from_mib: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -142,6 +147,9 @@ pub struct DestinationConfig {
     pub storage_class: Option<String>,
     /// Folder inside the bucket (or local folder) under which `google-drive/` is written.
     pub prefix: String,
+    /// Objects from this size on are uploaded in parts (bucket providers; rclone's default,
+    /// 200 MiB, when not set).
+    pub multipart_from: Option<u64>,
 }
 
 impl DestinationConfig {
@@ -261,13 +269,21 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             Some(text) => Some(parse_schedule(text).ok_or_else(|| {
                 invalid(
                     "sync.schedule",
-                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d` (5 minutes at least)"),
+                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d` (from 5 minutes to 366 days)"),
                 )
             })?),
             None => None,
         },
         schedule: s.schedule.filter(|b| !b.trim().is_empty()),
-        large_file_threshold: s.large_file_threshold_mib.unwrap_or(64).max(1) * 1024 * 1024,
+        large_file_threshold: match s.large_file_threshold_mib.unwrap_or(64) {
+            mib @ 1..=MAX_LARGE_FILE_THRESHOLD_MIB => mib * 1024 * 1024,
+            mib => {
+                return Err(invalid(
+                    "sync.large_file_threshold_mib",
+                    format!("must be between 1 and {MAX_LARGE_FILE_THRESHOLD_MIB}, not {mib}"),
+                ))
+            }
+        },
         batch_files: s.batch_files.unwrap_or(5000).clamp(1, 10_000),
     };
 
@@ -343,6 +359,20 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
     if provider.needs_endpoint && d.enabled && endpoint.is_none() {
         return Err(invalid(field("endpoint"), format!("is required for {}", provider.label)));
     }
+    let multipart_from = match (d.multipart_from_mib, provider.location) {
+        (None, _) => None,
+        (Some(_), Location::Folder) => {
+            return Err(invalid(field("multipart_from_mib"), "does not apply to a local folder"))
+        }
+        // S3 and B2 parts are 5 MiB at least; S3 objects are at most 5 TiB.
+        (Some(mib @ 5..=MAX_LARGE_FILE_THRESHOLD_MIB), Location::Bucket) => Some(mib * 1024 * 1024),
+        (Some(mib), Location::Bucket) => {
+            return Err(invalid(
+                field("multipart_from_mib"),
+                format!("must be between 5 and {MAX_LARGE_FILE_THRESHOLD_MIB}, not {mib}"),
+            ))
+        }
+    };
     let prefix = d.prefix.unwrap_or_default().trim_matches('/').to_string();
     if prefix.split('/').any(|c| c == ".." || c == ".") {
         return Err(invalid(field("prefix"), "must not contain `.` or `..` components"));
@@ -356,6 +386,7 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
         endpoint: endpoint.or(provider.default_endpoint.map(str::to_string)),
         storage_class: d.storage_class.filter(|s| !s.is_empty()),
         prefix,
+        multipart_from,
     })
 }
 
@@ -393,7 +424,7 @@ mod tests {
         assert!(!scaleway.enabled);
         assert_eq!(config.destination("aws_s3").unwrap().provider.backend, "s3");
         assert_eq!(config.destination("backblaze_b2").unwrap().provider.backend, "b2");
-        assert!(config.destination("local").unwrap().enabled);
+        assert!(!config.destination("local").unwrap().enabled, "its folder must exist first");
         assert_eq!(config.sync.export_formats["document"], "docx");
     }
 
@@ -425,6 +456,11 @@ mod tests {
         assert_eq!(parse_schedule("every 1d"), Some(std::time::Duration::from_secs(86_400)));
         assert_eq!(parse_schedule("every 2 hours"), Some(std::time::Duration::from_secs(7200)));
         assert_eq!(parse_schedule("every 1m"), None, "too often");
+        assert_eq!(parse_schedule("every 367d"), None, "too rare");
+        assert_eq!(parse_schedule("every 18446744073709551615d"), None, "overflow is refused, not wrapped");
+        assert_eq!(parse_schedule("every 99999999999999999999h"), None);
+        let err = Config::parse("sync:\n  large_file_threshold_mib: 18446744073709551615\n", "t").unwrap_err();
+        assert!(err.to_string().contains("sync.large_file_threshold_mib"), "{err}");
         assert_eq!(parse_schedule("hourly"), None);
         let err = Config::parse("sync:\n  schedule: sometimes\n", "t").unwrap_err();
         assert!(err.to_string().contains("sync.schedule"), "{err}");

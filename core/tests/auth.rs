@@ -21,6 +21,7 @@ struct SignInSetup {
 }
 
 fn config_yaml(drive: &FakeGoogle, client_secret: &str, backup: &std::path::Path) -> String {
+    std::fs::create_dir_all(backup).unwrap();
     let (auth, token, revoke) = drive.oauth_urls();
     format!(
         "google:\n  client_id: {CLIENT_ID}\n  client_secret: '{client_secret}'\n  auth_url: {auth}\n  token_url: {token}\n  \

@@ -159,3 +159,24 @@ async fn executing_a_printed_plan_copies_exactly_the_pairs_it_lists() {
     assert_eq!(next.destinations["local"].transferred, 1);
     assert_eq!(s.backed_up("Projects/later.txt").as_deref(), Some(&b"later"[..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_interrupted_run_only_the_partial_files_fanout_made_are_removed() {
+    let name = "clip.mp4.0badf00d.partial";
+    let s = setup(&[(&format!("Projects/{name}"), b"a Drive file".to_vec())], None, "").await;
+    sync_ok(&s.engine).await;
+    let foreign = s.backup.join("another-program.0badf00d.partial");
+    std::fs::write(&foreign, "not Fanout's").unwrap();
+
+    // A partial copy Fanout itself was writing when it was killed: recorded before the upload.
+    let ours = s.backup.join("google-drive/Projects/big.bin.1234abcd.partial");
+    std::fs::write(&ours, "half a file").unwrap();
+    let root = s.backup.display().to_string();
+    s.engine.db().record_upload_intent("local", &root, &["google-drive/Projects/big.bin".to_string()]).await.unwrap();
+    s.engine.db().start_run().await.unwrap(); // a run left "running": the process died
+
+    sync_ok(&s.engine).await;
+    assert!(!ours.exists(), "Fanout's own leftover is removed");
+    assert_eq!(std::fs::read(&foreign).unwrap(), b"not Fanout's");
+    assert_eq!(s.backed_up(&format!("Projects/{name}")).as_deref(), Some(&b"a Drive file"[..]));
+}

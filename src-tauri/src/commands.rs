@@ -69,7 +69,7 @@ pub struct TestVerdict {
 
 #[tauri::command]
 pub async fn test_destination(state: State<'_, AppState>, key: String) -> CommandResult<TestVerdict> {
-    Ok(match state.engine.test_destination(&key).await {
+    Ok(match state.engine.test_destination(&key, false).await {
         Ok(()) => TestVerdict {
             ok: true,
             message: format!("{key}: test passed (reached it, keys accepted, contents listed)"),

@@ -23,6 +23,13 @@ impl From<EngineError> for CommandError {
             EngineError::Auth(AuthError::SignInAgain) => "not_signed_in",
             EngineError::Auth(_) => "sign_in",
             EngineError::AlreadyRunning(_) => "already_running",
+            // The window's own words for what to do.
+            EngineError::NoPolicies => {
+                return Self::new(
+                    "no_policies",
+                    "No folder is set up for backup yet: add one in Settings → Add Folder to Sync.",
+                )
+            }
             EngineError::Policy(_) | EngineError::UnknownSecretField { .. } | EngineError::Config(_) => "invalid_input",
             EngineError::UnknownDestination(_) => "not_found",
             EngineError::Storage(_) => "destination",

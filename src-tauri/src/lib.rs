@@ -20,9 +20,9 @@ use fanout_core::engine::{default_config_path, default_data_dir};
 use fanout_core::secrets::{LayeredSecrets, MemorySecrets, SecretStore};
 use fanout_core::Engine;
 use serde_json::Value;
-use tauri::{Emitter, Listener, Manager, Runtime};
+use tauri::{Emitter, Manager, Runtime};
 
-use crate::runner::{Emit, EVENT_FINISHED, EVENT_PROGRESS, EVENT_STARTED};
+use crate::runner::{Emit, RunNews, SyncRunner};
 use crate::state::AppState;
 
 /// How the app was started.
@@ -123,30 +123,20 @@ pub async fn open_engine(
     Ok((Engine::open(config, &data_dir, secrets).await?, Some(config_path), None))
 }
 
-/// Keeps the tray's status line in step with the runs, and notifies when one ends badly.
-fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>) {
+/// Keeps the tray's status line in step with the runs, and notifies when one ends badly. It
+/// learns of runs from the runner itself: events from the window are never trusted for this.
+fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>, runner: &SyncRunner) {
     let handle = app.clone();
-    app.listen_any(EVENT_STARTED, move |_| tray::set_status(&handle, "syncing…"));
-    let handle = app.clone();
-    app.listen_any(EVENT_PROGRESS, move |event| {
-        if let Ok(p) = serde_json::from_str::<Value>(event.payload()) {
-            let text = format!("syncing {} of {}", p["files_done"], p["files_total"]);
-            tray::set_status(&handle, &text);
-        }
-    });
-    let handle = app.clone();
-    app.listen_any(EVENT_FINISHED, move |event| {
-        let Ok(finished) = serde_json::from_str::<Value>(event.payload()) else { return };
-        let status = finished["status"].as_str().unwrap_or("failed").to_string();
-        tray::set_status(&handle, &format!("last sync {status}"));
-        if status == "partial" || status == "failed" {
-            use tauri_plugin_notification::NotificationExt;
-            let body = finished["error"]
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| finished["summary"]["errors"][0].as_str().map(str::to_string))
-                .unwrap_or_else(|| "Some files could not be copied; open Fanout to see which.".into());
-            let _ = handle.notification().builder().title("Fanout: sync had failures").body(body).show();
+    runner.watch(move |news| match news {
+        RunNews::Started => tray::set_status(&handle, "syncing…"),
+        RunNews::Progress(p) => tray::set_status(&handle, &format!("syncing {} of {}", p.files_done, p.files_total)),
+        RunNews::Finished(end) => {
+            tray::set_status(&handle, &format!("last sync {}", end.status));
+            if end.status == "partial" || end.status == "failed" {
+                use tauri_plugin_notification::NotificationExt;
+                let body = end.first_problem().unwrap_or("Some files could not be copied; open Fanout to see which.");
+                let _ = handle.notification().builder().title("Fanout: sync had failures").body(body).show();
+            }
         }
     });
 }
@@ -211,14 +201,17 @@ pub fn run(options: Options) -> anyhow::Result<()> {
         })
         .setup(move |app| {
             let (mut engine, config_path, demo) = tauri::async_runtime::block_on(open_engine(&options))?;
-            let launcher = sidecar::SidecarLauncher::new(app.handle().clone());
+            let launcher = sidecar::SidecarLauncher::new();
             app.manage(launcher.children());
             engine.set_launcher(Arc::new(launcher));
+            if let Some(rclone) = sidecar::bundled_rclone() {
+                engine.set_rclone_binary(rclone);
+            }
             let state = AppState::new(engine, emitter(app.handle()), config_path, demo);
             state.runner.spawn_schedule();
+            follow_runs(app.handle(), &state.runner);
             app.manage(state);
             tray::build(app.handle())?;
-            follow_runs(app.handle());
             exit_on_termination_signals(app.handle());
             if minimized {
                 if let Some(window) = app.get_webview_window("main") {

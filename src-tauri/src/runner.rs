@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fanout_core::db::RunRecord;
-use fanout_core::sync::{ProgressSnapshot, SyncEvent, SyncOptions};
+use fanout_core::sync::{ProgressSnapshot, SyncEvent, SyncOptions, SyncSummary};
 use fanout_core::Engine;
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -17,8 +17,35 @@ pub const EVENT_STARTED: &str = "sync://started";
 pub const EVENT_PROGRESS: &str = "sync://progress";
 pub const EVENT_FINISHED: &str = "sync://finished";
 
-/// Sends an event to the window (and to the tray, which listens too).
+/// Sends an event to the window.
 pub type Emit = Arc<dyn Fn(&str, Value) + Send + Sync>;
+
+/// How a run goes, as the shell itself (tray, notifications) learns it: straight from the
+/// runner, never from window events, which the window could send as well.
+#[derive(Debug, Clone)]
+pub enum RunNews {
+    Started,
+    Progress(ProgressSnapshot),
+    Finished(RunEnd),
+}
+
+#[derive(Debug, Clone)]
+pub struct RunEnd {
+    pub status: String,
+    /// The run's result, when it got as far as having one.
+    pub summary: Option<SyncSummary>,
+    /// Why the run could not finish, when it could not.
+    pub error: Option<String>,
+}
+
+impl RunEnd {
+    /// What a person should read first about this run's trouble, if any.
+    pub fn first_problem(&self) -> Option<&str> {
+        self.error.as_deref().or_else(|| self.summary.as_ref().and_then(|s| s.errors.first()).map(String::as_str))
+    }
+}
+
+type Observer = Arc<dyn Fn(&RunNews) + Send + Sync>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
@@ -40,11 +67,19 @@ pub struct SyncRunner {
     emit: Emit,
     current: Arc<Mutex<Current>>,
     paused: Mutex<bool>,
+    observers: Arc<Mutex<Vec<Observer>>>,
 }
 
 impl SyncRunner {
     pub fn new(engine: Arc<Engine>, emit: Emit) -> Self {
-        Self { engine, emit, current: Arc::default(), paused: Mutex::new(false) }
+        Self { engine, emit, current: Arc::default(), paused: Mutex::new(false), observers: Arc::default() }
+    }
+
+    /// Calls `observer` with every run's news (the tray and notifications follow runs so).
+    pub fn watch(&self, observer: impl Fn(&RunNews) + Send + Sync + 'static) {
+        if let Ok(mut observers) = self.observers.lock() {
+            observers.push(Arc::new(observer));
+        }
     }
 
     pub fn is_running(&self) -> bool {
@@ -67,18 +102,29 @@ impl SyncRunner {
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (engine, emit, current) = (self.engine.clone(), self.emit.clone(), self.current.clone());
+        let observers = self.observers.clone();
+        let tell = move |news: RunNews| {
+            let list: Vec<Observer> = observers.lock().map(|o| o.clone()).unwrap_or_default();
+            for observer in list {
+                observer(&news);
+            }
+        };
         tauri::async_runtime::spawn(async move {
             let forward = {
-                let (emit, current) = (emit.clone(), current.clone());
+                let (emit, current, tell) = (emit.clone(), current.clone(), tell.clone());
                 async move {
                     while let Some(event) = rx.recv().await {
                         match event {
-                            SyncEvent::Started { run_id } => emit(EVENT_STARTED, json!({ "run_id": run_id })),
+                            SyncEvent::Started { run_id } => {
+                                tell(RunNews::Started);
+                                emit(EVENT_STARTED, json!({ "run_id": run_id }));
+                            }
                             SyncEvent::Progress(snapshot) => {
                                 if let Ok(mut c) = current.lock() {
                                     c.progress = Some(snapshot.clone());
                                 }
                                 emit(EVENT_PROGRESS, json!(snapshot));
+                                tell(RunNews::Progress(snapshot));
                             }
                             _ => {}
                         }
@@ -90,11 +136,18 @@ impl SyncRunner {
             if let Ok(mut c) = current.lock() {
                 *c = Current::default();
             }
-            let finished = match result {
-                Ok(summary) => json!({ "status": summary.status, "summary": summary }),
-                Err(error) => json!({ "status": "failed", "error": CommandError::from(error).message }),
+            let end = match result {
+                Ok(summary) => RunEnd { status: summary.status.clone(), summary: Some(summary), error: None },
+                Err(error) => {
+                    RunEnd { status: "failed".into(), summary: None, error: Some(CommandError::from(error).message) }
+                }
+            };
+            let finished = match &end.summary {
+                Some(summary) => json!({ "status": end.status, "summary": summary }),
+                None => json!({ "status": end.status, "error": end.error }),
             };
             emit(EVENT_FINISHED, finished);
+            tell(RunNews::Finished(end));
         });
         Ok(())
     }

@@ -1,30 +1,38 @@
-//! The bundled rclone, started through Tauri's shell plugin as the app's sidecar.
+//! The bundled rclone: the app's sidecar, always the binary installed next to the app's
+//! executable (never one on PATH).
 //!
-//! The plugin finds the binary next to the app's executable (where the bundle installs it),
-//! never on PATH. Its output is drained into rclone's log; the engine's restart logic sees
-//! the process end through the `Terminated` event.
+//! It is started directly rather than through Tauri's shell plugin, because the plugin cannot
+//! tie the child's life to the app's: a killed app (SIGKILL, a crash) would leave rclone
+//! running with every destination key in its environment. The engine's launcher asks the
+//! kernel to stop rclone when the app dies and gives it only the environment it needs. The app
+//! also tracks each sidecar, to stop it at once when it exits normally.
 
-use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use fanout_core::rclone::{DaemonProcess, LaunchSpec, Launcher, SIDECAR_NAME};
-use tauri::{AppHandle, Runtime};
-use tauri_plugin_shell::process::{CommandChild, CommandEvent};
-use tauri_plugin_shell::ShellExt;
+use fanout_core::rclone::{DaemonProcess, DirectLauncher, LaunchSpec, Launcher, SIDECAR_NAME};
 
 /// The process IDs of the sidecars running; managed by the app for its exit hook.
 pub type Children = Arc<Mutex<Vec<u32>>>;
 
-pub struct SidecarLauncher<R: Runtime> {
-    app: AppHandle<R>,
+/// Where the bundle installs rclone: next to the app's executable (next to the `deps` folder
+/// for a test binary, as Tauri's own sidecar lookup does).
+pub fn bundled_rclone() -> Option<PathBuf> {
+    let exe = tauri::utils::platform::current_exe().ok()?;
+    let dir = exe.parent()?;
+    let dir = if dir.ends_with("deps") { dir.parent()? } else { dir };
+    Some(dir.join(SIDECAR_NAME)).filter(|p| p.is_file())
+}
+
+#[derive(Default)]
+pub struct SidecarLauncher {
     /// Every sidecar started, so the app can stop them all when it exits.
     children: Children,
 }
 
-impl<R: Runtime> SidecarLauncher<R> {
-    pub fn new(app: AppHandle<R>) -> Self {
-        Self { app, children: Arc::default() }
+impl SidecarLauncher {
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The process IDs of sidecars still tracked (for the exit hook and tests).
@@ -33,16 +41,20 @@ impl<R: Runtime> SidecarLauncher<R> {
     }
 }
 
+/// A started sidecar, forgotten by the registry once it is stopped.
 struct Sidecar {
-    child: Option<CommandChild>,
-    exited: Arc<AtomicBool>,
+    process: Box<dyn DaemonProcess>,
     pid: u32,
-    children: Arc<Mutex<Vec<u32>>>,
+    children: Children,
 }
 
 impl DaemonProcess for Sidecar {
     fn has_exited(&mut self) -> bool {
-        self.exited.load(Ordering::SeqCst)
+        let exited = self.process.has_exited();
+        if exited {
+            self.forget();
+        }
+        exited
     }
 
     fn pid(&self) -> Option<u32> {
@@ -50,9 +62,13 @@ impl DaemonProcess for Sidecar {
     }
 
     fn kill(&mut self) {
-        if let Some(child) = self.child.take() {
-            let _ = child.kill();
-        }
+        self.process.kill();
+        self.forget();
+    }
+}
+
+impl Sidecar {
+    fn forget(&self) {
         if let Ok(mut children) = self.children.lock() {
             children.retain(|pid| *pid != self.pid);
         }
@@ -65,41 +81,14 @@ impl Drop for Sidecar {
     }
 }
 
-impl<R: Runtime> Launcher for SidecarLauncher<R> {
+impl Launcher for SidecarLauncher {
     fn launch(&self, spec: &LaunchSpec<'_>) -> std::io::Result<Box<dyn DaemonProcess>> {
-        let to_io = |e: tauri_plugin_shell::Error| std::io::Error::other(e.to_string());
-        // Opened first: a process must never be started that nothing would stop.
-        let mut log = std::fs::OpenOptions::new().create(true).append(true).open(spec.log_path)?;
-        let (mut events, child) = self
-            .app
-            .shell()
-            .sidecar(SIDECAR_NAME)
-            .map_err(to_io)?
-            .args(spec.args)
-            .envs(spec.env.iter().cloned())
-            .spawn()
-            .map_err(to_io)?;
-        let pid = child.pid();
+        let process = DirectLauncher.launch(spec)?;
+        let pid = process.pid().ok_or_else(|| std::io::Error::other("rclone exited at once"))?;
         if let Ok(mut children) = self.children.lock() {
             children.push(pid);
         }
-        let exited = Arc::new(AtomicBool::new(false));
-        let flag = exited.clone();
-        // The plugin's channel holds one event: it must be drained or rclone stalls on output.
-        tauri::async_runtime::spawn(async move {
-            while let Some(event) = events.recv().await {
-                match event {
-                    CommandEvent::Stdout(line) | CommandEvent::Stderr(line) => {
-                        let _ = log.write_all(&line);
-                        let _ = log.write_all(b"\n");
-                    }
-                    CommandEvent::Terminated(_) => break,
-                    _ => {}
-                }
-            }
-            flag.store(true, Ordering::SeqCst);
-        });
-        Ok(Box::new(Sidecar { child: Some(child), exited, pid, children: self.children.clone() }))
+        Ok(Box::new(Sidecar { process, pid, children: self.children.clone() }))
     }
 }
 

@@ -161,7 +161,11 @@ fn keys_go_to_the_keychain_through_the_commands_and_no_response_or_event_carries
     let bad = d.err("set_secret", json!({ "owner": "aws_s3", "field": "password", "value": secret }));
     responses.push(bad);
     let events = d.events.lock().unwrap().clone();
-    let log = std::fs::read_to_string(d.dir.path().join("data/rclone.log")).unwrap_or_default();
+    // The log must exist for its check to mean anything: a missing one fails the test.
+    let log_path = d.dir.path().join("data/rclone.log");
+    let log =
+        std::fs::read_to_string(&log_path).unwrap_or_else(|e| panic!("no rclone log at {}: {e}", log_path.display()));
+    assert!(!log.is_empty(), "rclone's log is empty: nothing was checked");
 
     let everything = format!("{responses:?} {events:?} {log}");
     assert!(!everything.contains(&secret), "a secret reached a response, an event or the log");
@@ -171,4 +175,33 @@ fn keys_go_to_the_keychain_through_the_commands_and_no_response_or_event_carries
     d.ok("clear_secret", json!({ "owner": "aws_s3", "field": "secret_access_key" }));
     assert_eq!(keychain.get("aws_s3", "access_key_id").unwrap(), None);
     assert_eq!(keychain.get("aws_s3", "secret_access_key").unwrap(), None);
+}
+
+#[test]
+fn the_shell_learns_how_a_run_ended_from_the_run_itself_never_from_window_events() {
+    use tauri::Emitter;
+    let d = start(2, 100, "", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["local"], "recursive": true }));
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    {
+        let seen = seen.clone();
+        d.app.state::<AppState>().runner.watch(move |news| {
+            if let fanout_desktop::runner::RunNews::Finished(end) = news {
+                seen.lock().unwrap().push((end.status.clone(), end.first_problem().map(str::to_string)));
+            }
+        });
+    }
+    // What a window (or a script in it) could send: a forged end of run with a message.
+    d.app.emit(EVENT_FINISHED, json!({ "status": "failed", "error": "forged: click here" })).unwrap();
+    let forged = d.wait_for(EVENT_FINISHED, Duration::from_secs(5));
+    assert_eq!(forged["error"], "forged: click here", "the forged event went out to listeners");
+    assert!(seen.lock().unwrap().is_empty(), "a window event reached the shell's own follow-up");
+
+    let finished = d.sync_and_wait();
+    assert_eq!(finished["status"], "succeeded", "{finished:#}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(*seen.lock().unwrap(), vec![("succeeded".to_string(), None)]);
 }

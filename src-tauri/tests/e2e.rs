@@ -56,6 +56,7 @@ impl World {
     }
 
     fn config(&self, extra: &str) -> PathBuf {
+        std::fs::create_dir_all(self.dir.path().join("local")).unwrap();
         let yaml = format!(
             "google:\n  drive_url: {}\ndestinations:\n  aws_s3:\n    type: aws_s3\n    enabled: true\n    bucket: backup-aws\n    \
              endpoint: {}\n    region: us-east-1\n  scaleway:\n    type: scaleway\n    enabled: true\n    bucket: backup-scw\n    \
@@ -305,4 +306,71 @@ async fn seed_ledger(db_path: &Path, rows: usize) {
         .unwrap();
     }
     pool.close().await;
+}
+
+/// A policy stored before the app starts, as if added in an earlier session.
+async fn add_policy_beforehand(config: &Path, data: &Path, folder: &str, destinations: &[&str]) {
+    let config = fanout_core::config::Config::load(config).unwrap();
+    let secrets = fanout_core::secrets::MemorySecrets::default();
+    secrets.set("google", "access_token", DEFAULT_TOKEN);
+    let engine = fanout_core::Engine::open(config, data, std::sync::Arc::new(secrets)).await.unwrap();
+    let destinations: Vec<String> = destinations.iter().map(|d| d.to_string()).collect();
+    engine.add_policy(folder, &destinations, true).await.unwrap();
+    engine.close().await;
+}
+
+fn is_gone(pid: u32) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat.is_empty() || stat.contains(") Z ")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_app_takes_its_rclone_along_and_rclone_never_sees_stray_variables() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("sync:\n  bandwidth_limit: 50k\n");
+    let data = world.dir.path().join("kill-data");
+    add_policy_beforehand(&config, &data, "Projects/Reports", &["aws_s3"]).await;
+    let mut env = world.env();
+    // Variables that would change what rclone does, were they passed on.
+    env.push(("RCLONE_DRY_RUN".into(), "true".into()));
+    env.push(("AWS_PROFILE".into(), "stray-profile".into()));
+    let args =
+        vec!["--config".to_string(), config.display().to_string(), "--data-dir".into(), data.display().to_string()];
+    let app = Session::start(&args, &env).await;
+    app.wait_ready("dashboard").await;
+    app.click("#sync-now").await;
+
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let rclone = loop {
+        if let Some(pid) = app.processes_named(fanout_core::rclone::SIDECAR_NAME).first() {
+            break *pid;
+        }
+        assert!(std::time::Instant::now() < deadline, "no rclone started for the sync");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let environ = std::fs::read(format!("/proc/{rclone}/environ")).unwrap();
+    let names: Vec<String> = environ
+        .split(|b| *b == 0)
+        .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('=').map(|(k, _)| k.to_string()))
+        .collect();
+    assert!(names.iter().any(|n| n == "RCLONE_CONFIG_FANOUT_AWS_S3_TYPE"), "its remotes: {names:?}");
+    for stray in ["RCLONE_DRY_RUN", "AWS_PROFILE", "FANOUT_AWS_S3_SECRET_ACCESS_KEY", "DISPLAY"] {
+        assert!(!names.iter().any(|n| n == stray), "{stray} reached rclone: {names:?}");
+    }
+
+    for pid in app.app_processes() {
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !is_gone(rclone) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rclone (with every key in its environment) outlived the killed app"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    app.close().await;
 }

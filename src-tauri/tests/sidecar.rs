@@ -1,12 +1,12 @@
-//! The bundled rclone is started through the shell plugin's sidecar API, from next to the
-//! app's executable (never from PATH), and is gone when the run and the app are done.
+//! The bundled rclone is started from next to the app's executable (never from PATH), and is
+//! gone when the run and the app are done.
 
 mod support;
 
 use std::sync::Arc;
 
 use fanout_core::rclone::SIDECAR_NAME;
-use fanout_desktop::sidecar::SidecarLauncher;
+use fanout_desktop::sidecar::{bundled_rclone, SidecarLauncher};
 use fanout_desktop::state::AppState;
 use serde_json::json;
 use tauri::Manager;
@@ -16,7 +16,7 @@ fn syncs_run_rclone_as_the_bundled_sidecar_which_is_gone_afterwards() {
     let d = support::start(5, 1000, "", None);
     d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["local", "aws_s3"], "recursive": true }));
     // Rebuild the state with the sidecar launcher, as the real app's setup does.
-    let launcher = SidecarLauncher::new(d.app.handle().clone());
+    let launcher = SidecarLauncher::new();
     let children = launcher.children();
     let engine = {
         let state = d.app.state::<AppState>();
@@ -25,6 +25,7 @@ fn syncs_run_rclone_as_the_bundled_sidecar_which_is_gone_afterwards() {
         let mut engine =
             tauri::async_runtime::block_on(fanout_core::Engine::open(config, &data, d.secrets.clone())).unwrap();
         engine.set_launcher(Arc::new(launcher));
+        engine.set_rclone_binary(bundled_rclone().expect("the bundled rclone next to the app"));
         engine
     };
     let state = AppState::new(engine, fanout_desktop::emitter(d.app.handle()), None, None);
@@ -70,7 +71,7 @@ fn syncs_run_rclone_as_the_bundled_sidecar_which_is_gone_afterwards() {
 fn a_sidecar_still_running_is_stopped_when_the_app_exits() {
     let d = support::start(4, 2 * 1024 * 1024, "sync:\n  bandwidth_limit: 1M\n  large_file_threshold_mib: 1\n", None);
     d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": true }));
-    let launcher = SidecarLauncher::new(d.app.handle().clone());
+    let launcher = SidecarLauncher::new();
     let children = launcher.children();
     d.app.manage(children.clone());
     let config = d.app.state::<AppState>().engine.config.clone();
@@ -78,6 +79,7 @@ fn a_sidecar_still_running_is_stopped_when_the_app_exits() {
     let mut engine =
         tauri::async_runtime::block_on(fanout_core::Engine::open(config, &data, d.secrets.clone())).unwrap();
     engine.set_launcher(Arc::new(launcher));
+    engine.set_rclone_binary(bundled_rclone().expect("the bundled rclone next to the app"));
     let state = AppState::new(engine, fanout_desktop::emitter(d.app.handle()), None, None);
     state.runner.start().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);

@@ -37,7 +37,11 @@ pub async fn start(rclone: &Path, data_dir: &Path) -> anyhow::Result<DemoServers
     std::fs::write(&manifest_path, SAMPLE_MANIFEST)?;
     let drive = FakeGoogle::serve_dir(&drive_dir, Some(&manifest_path), 0).await?;
     let s3 = S3Server::start(rclone, &data_dir.join("s3-server"), &[BUCKET])?;
-    Ok(DemoServers { drive, s3, local_backup: data_dir.join("local-backup") })
+    // The demo adds its local destination, so it makes the folder (Fanout never makes a
+    // missing destination folder on its own: it may be an unplugged disk).
+    let local_backup = data_dir.join("local-backup");
+    std::fs::create_dir_all(&local_backup)?;
+    Ok(DemoServers { drive, s3, local_backup })
 }
 
 impl DemoServers {

@@ -152,6 +152,7 @@ impl Bench {
             env.push((format!("FANOUT_{}_SECRET_ACCESS_KEY", key.to_uppercase()), server.secret_key.clone()));
         }
         if let Some(path) = local {
+            std::fs::create_dir_all(path)?;
             yaml += &format!("  disk:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
         }
         yaml += &format!("sync:\n  download_concurrency: {TRANSFERS}\n  upload_concurrency: {TRANSFERS}\n");
@@ -281,6 +282,7 @@ fn small(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
     drive.clear_requests();
     let run = b.fanout(&profile, &["sync", "--json"])?;
     let (requests, lists, served) = drive_counts(&drive);
+    let copied: usize = [&s3a, &s3b].iter().map(|server| count_files(&server.dir.join("fanout"))).sum();
 
     let anchor_a = b.rclone_copy_to_both(&drive_dir.join("Small"), &servers, "anchor")?;
     // The naive design's cost is measured on a sample taken across all folders, then scaled.
@@ -302,8 +304,14 @@ fn small(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
         "anchor_b_process_per_file_s": (anchor_b * 10.0).round() / 10.0, "anchor_b_sample_files": sample.len(),
         "ratio_vs_a": ratio(fanout, anchor_a.as_secs_f64()), "speedup_vs_b": ratio(anchor_b, fanout),
         "peak_rss_mib": run.peak_rss_kib / 1024, "drive_requests": requests, "drive_list_requests": lists,
-        "drive_bytes_served": served,
+        "drive_bytes_served": served, "objects_at_destinations": copied,
     }))
+}
+
+/// Files under `dir` (an S3 server's bucket folder), counted at the server's own storage.
+fn count_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    entries.flatten().map(|e| if e.path().is_dir() { count_files(&e.path()) } else { 1 }).sum()
 }
 
 fn large(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<Value> {

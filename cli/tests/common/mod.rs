@@ -72,6 +72,7 @@ impl Sandbox {
         for (key, kind) in dests {
             if *kind == "local" {
                 let path = dir.path().join(format!("dest-{key}"));
+                std::fs::create_dir_all(&path).unwrap();
                 yaml += &format!("  {key}:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
                 map.insert(key.to_string(), Dest::Local { path });
             } else if *kind == "backblaze_b2" {

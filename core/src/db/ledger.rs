@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{now, Database, DbError};
+use crate::storage::check::VerifiedBy;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -52,8 +53,8 @@ pub struct PairUpdate {
     /// For `synced`: the md5 the destination's copy was checked against.
     pub md5: Option<String>,
     pub version: Option<i64>,
-    /// For `synced`: which check proved it (`md5`, `sha1` or `size`).
-    pub verified_by: Option<String>,
+    /// For `synced`: which check proved it.
+    pub verified_by: Option<VerifiedBy>,
     /// For `synced`: the hash the destination itself reported for the copy.
     pub remote_hash: Option<String>,
     pub error_message: Option<String>,
@@ -68,7 +69,7 @@ pub struct PairRecord {
     pub remote_path: Option<String>,
     pub size: Option<i64>,
     pub md5: Option<String>,
-    pub verified_by: Option<String>,
+    pub verified_by: Option<VerifiedBy>,
     pub remote_hash: Option<String>,
     /// Last time the copy was seen intact at the destination (by a sync or `verify`).
     pub last_verified: Option<String>,
@@ -130,6 +131,10 @@ pub struct FilePage {
 
 fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
     let status: String = row.try_get("sync_status")?;
+    let verified_by: Option<String> = row.try_get("verified_by")?;
+    let verified_by = verified_by
+        .map(|v| VerifiedBy::parse(&v).ok_or_else(|| DbError::Corrupt(format!("verified_by `{v}`"))))
+        .transpose()?;
     Ok(PairRecord {
         destination: row.try_get("destination")?,
         status: SyncStatus::parse(&status).ok_or_else(|| DbError::Corrupt(format!("sync_status `{status}`")))?,
@@ -137,7 +142,7 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
         remote_path: row.try_get("remote_path")?,
         size: row.try_get("size")?,
         md5: row.try_get("md5")?,
-        verified_by: row.try_get("verified_by")?,
+        verified_by,
         remote_hash: row.try_get("remote_hash")?,
         last_verified: row.try_get("last_verified")?,
         error_message: row.try_get("error_message")?,
@@ -187,7 +192,7 @@ impl Database {
             .bind(if synced { u.size } else { None })
             .bind(if synced { u.md5.as_deref() } else { None })
             .bind(if synced { u.version } else { None })
-            .bind(if synced { u.verified_by.as_deref() } else { None })
+            .bind(if synced { u.verified_by.map(VerifiedBy::as_str) } else { None })
             .bind(&u.error_message)
             .bind(i64::from(!synced))
             .bind(&at)
@@ -434,7 +439,7 @@ mod tests {
             size: Some(10),
             md5: Some("m".into()),
             version: Some(1),
-            verified_by: Some("md5".into()),
+            verified_by: Some(VerifiedBy::Md5),
             remote_hash: Some("m".into()),
             error_message: (status == SyncStatus::Failed).then(|| "boom".into()),
         }

@@ -3,6 +3,7 @@
 //! All SQL lives under this module. The schema's one source of truth is `migrations/`.
 
 mod files;
+mod intents;
 mod ledger;
 mod policies;
 mod runs;
@@ -15,6 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 
 pub use files::{FileRecord, FileUpsert};
+pub use intents::UploadIntent;
 pub use ledger::{DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus};
 pub use runs::{RunCounts, RunRecord};
 

@@ -200,6 +200,21 @@ struct ErrorItem {
     reason: String,
 }
 
+/// The longest `Retry-After` Fanout waits for within a run. Google asks for seconds to a
+/// minute; a longer (or absurd) value means "not now": the request fails as transient and the
+/// next run tries again, instead of a run hanging for as long as a header says.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(120);
+
+/// How long to wait before retrying: what Drive asked (`Retry-After`), else the backoff; `None`
+/// when Drive asked for more than [`MAX_RETRY_AFTER`].
+fn retry_wait(retry_after: Option<Duration>, backoff: Duration) -> Option<Duration> {
+    match retry_after {
+        Some(asked) if asked > MAX_RETRY_AFTER => None,
+        Some(asked) => Some(asked),
+        None => Some(backoff),
+    }
+}
+
 /// Retry schedule for transient Drive errors: truncated exponential backoff with jitter.
 #[derive(Debug, Clone)]
 pub struct Backoff {
@@ -318,10 +333,10 @@ impl DriveClient {
                 }
                 Err(e) => (DriveError::Network(e.to_string()), None),
             };
-            if !error.is_transient() || attempt >= self.backoff.attempts {
-                return Err(error);
-            }
-            let delay = retry_after.unwrap_or_else(|| self.backoff_delay(attempt));
+            let delay = match retry_wait(retry_after, self.backoff_delay(attempt)) {
+                Some(delay) if error.is_transient() && attempt < self.backoff.attempts => delay,
+                _ => return Err(error),
+            };
             tracing::warn!(%error, attempt, ?delay, "transient Drive error; retrying");
             tokio::time::sleep(delay).await;
         }
@@ -683,6 +698,15 @@ mod tests {
         let doc: DriveFile =
             serde_json::from_str(r#"{"id":"2","name":"d","mimeType":"application/vnd.google-apps.document"}"#).unwrap();
         assert_eq!(doc.workspace_kind(), Some("document"));
+    }
+
+    #[test]
+    fn retry_after_is_honoured_up_to_a_bound() {
+        let backoff = Duration::from_secs(2);
+        assert_eq!(retry_wait(None, backoff), Some(backoff));
+        assert_eq!(retry_wait(Some(Duration::from_secs(30)), backoff), Some(Duration::from_secs(30)));
+        assert_eq!(retry_wait(Some(MAX_RETRY_AFTER), backoff), Some(MAX_RETRY_AFTER));
+        assert_eq!(retry_wait(Some(Duration::from_secs(86_400)), backoff), None, "a day is not waited for");
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
-use crate::sync::verify::{verify, VerifyReport};
+use crate::sync::verify::{verify, verify_against_drive, VerifyReport};
 use crate::sync::{run_plan, run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
 
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +48,8 @@ pub enum EngineError {
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
     RcloneMissing,
+    #[error("no folder is set up for backup")]
+    NoPolicies,
     #[error("a sync is already running for this data folder ({0}); wait for it to finish")]
     AlreadyRunning(PathBuf),
     #[error("cannot use the data folder {path}: {source}")]
@@ -64,6 +66,8 @@ pub struct Engine {
     tokens: std::sync::Mutex<Option<Arc<TokenSource>>>,
     /// Starts rclone: directly, unless the host (the desktop app) supplies its own.
     launcher: Arc<dyn Launcher>,
+    /// The rclone binary, when the host says which (else it is looked for).
+    rclone_binary: Option<PathBuf>,
     /// One request budget for every Drive client of this engine.
     pacer: Arc<crate::drive::Pacer>,
 }
@@ -82,6 +86,7 @@ impl Engine {
             secrets,
             tokens: Default::default(),
             launcher: Arc::new(DirectLauncher),
+            rclone_binary: None,
             pacer,
         })
     }
@@ -114,8 +119,16 @@ impl Engine {
         self.launcher = launcher;
     }
 
+    /// Uses this rclone binary (the desktop app's bundled one) instead of looking for one.
+    pub fn set_rclone_binary(&mut self, binary: PathBuf) {
+        self.rclone_binary = Some(binary);
+    }
+
     fn rclone(&self) -> Result<Rclone, EngineError> {
-        let binary = locate_binary(self.config.rclone_path.as_deref()).ok_or(EngineError::RcloneMissing)?;
+        let binary = match &self.rclone_binary {
+            Some(binary) => binary.clone(),
+            None => locate_binary(self.config.rclone_path.as_deref()).ok_or(EngineError::RcloneMissing)?,
+        };
         Ok(Rclone { binary, launcher: self.launcher.clone() })
     }
 
@@ -130,14 +143,15 @@ impl Engine {
         describe_destinations(&self.config, self.secrets.as_ref())
     }
 
-    /// Tests one destination's connection, credentials and bucket.
-    pub async fn test_destination(&self, key: &str) -> Result<(), EngineError> {
+    /// Tests one destination's connection, credentials and bucket (or folder, which
+    /// `create_folder` makes when it is missing).
+    pub async fn test_destination(&self, key: &str, create_folder: bool) -> Result<(), EngineError> {
         let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.to_string()))?;
         if !dest.enabled {
             return Err(StorageError::Disabled(key.to_string()).into());
         }
         let storage = self.storage().await?;
-        let result = storage.test_destination(key).await;
+        let result = storage.test_destination(key, create_folder).await;
         storage.shutdown().await;
         Ok(result?)
     }
@@ -306,6 +320,9 @@ impl Engine {
     /// One sync at a time per data folder; a second gets [`EngineError::AlreadyRunning`].
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
         let _lock = self.lock_sync().await?;
+        if self.db.get_all_folder_policies().await?.is_empty() {
+            return Err(EngineError::NoPolicies);
+        }
         let drive = self.drive()?;
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
@@ -333,26 +350,47 @@ impl Engine {
         }
     }
 
-    /// Re-checks every copy the ledger calls synced at `destination` (or at every enabled
-    /// destination); `download_percent` of them are read back in full.
-    pub async fn verify(&self, destination: Option<&str>, download_percent: u8) -> Result<VerifyReport, EngineError> {
-        let _lock = self.lock_sync().await?;
-        let destinations: Vec<String> = match destination {
+    /// The destinations a verify covers: `destination`, or every enabled one.
+    fn destinations_to_verify(&self, destination: Option<&str>) -> Result<Vec<String>, EngineError> {
+        match destination {
             Some(key) => {
                 let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.into()))?;
                 if !dest.enabled {
                     return Err(StorageError::Disabled(key.into()).into());
                 }
-                vec![key.to_string()]
+                Ok(vec![key.to_string()])
             }
-            None => self.config.enabled_destinations().map(|d| d.key.clone()).collect(),
-        };
+            None => Ok(self.config.enabled_destinations().map(|d| d.key.clone()).collect()),
+        }
+    }
+
+    /// Re-checks every copy the ledger calls synced at `destination` (or at every enabled
+    /// destination); `download_percent` of them are read back in full, a different part each
+    /// time.
+    pub async fn verify(&self, destination: Option<&str>, download_percent: u8) -> Result<VerifyReport, EngineError> {
+        let _lock = self.lock_sync().await?;
+        let destinations = self.destinations_to_verify(destination)?;
         let storage = self.storage().await?;
         let scratch = self.data_dir.join("verify");
         std::fs::create_dir_all(&scratch).map_err(|source| EngineError::DataDir { path: scratch.clone(), source })?;
         let report = verify(&self.config, &self.db, &storage, &destinations, download_percent, &scratch).await;
         storage.shutdown().await;
         let _ = std::fs::remove_dir_all(&scratch);
+        Ok(report?)
+    }
+
+    /// Compares Drive's current files under the policies with what each destination holds,
+    /// independent of the ledger.
+    pub async fn verify_against_drive(&self, destination: Option<&str>) -> Result<VerifyReport, EngineError> {
+        let _lock = self.lock_sync().await?;
+        let destinations = self.destinations_to_verify(destination)?;
+        let drive = self.drive()?;
+        let rclone = self.rclone()?;
+        let ctx = self.sync_context(&drive, &rclone);
+        let expected = crate::sync::everything_in_scope(&ctx).await?;
+        let storage = self.storage().await?;
+        let report = verify_against_drive(&self.db, &storage, &expected, &destinations).await;
+        storage.shutdown().await;
         Ok(report?)
     }
 

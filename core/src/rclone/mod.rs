@@ -83,12 +83,13 @@ impl RcloneDaemon {
         let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
         let args: Vec<String> = vec!["rcd".into(), "--rc-addr".into(), format!("127.0.0.1:{port}")];
-        let mut env = vec![
+        let mut env = passed_through();
+        env.extend([
             ("RCLONE_RC_USER".to_string(), user.clone()),
             ("RCLONE_RC_PASS".to_string(), pass.clone()),
             // A config path that never exists: rclone must not read or write a config file.
             ("RCLONE_CONFIG".to_string(), self.log_path.with_extension("no-config").display().to_string()),
-        ];
+        ]);
         env.extend(self.env.iter().cloned());
         let spec = LaunchSpec { binary: &self.binary, args: &args, env: &env, log_path: &self.log_path };
         let child =
@@ -228,6 +229,27 @@ impl RcloneDaemon {
             running.child.kill();
         }
     }
+}
+
+/// What of Fanout's own environment rclone gets: where home and temporary files are, the
+/// time zone, custom CA certificates and the proxy a network may require. Nothing else, so a
+/// stray `RCLONE_*` or `AWS_*` variable cannot change what it does.
+const PASSED_THROUGH: &[&str] = &[
+    "HOME",
+    "TMPDIR",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "HTTPS_PROXY",
+    "HTTP_PROXY",
+    "NO_PROXY",
+    "https_proxy",
+    "http_proxy",
+    "no_proxy",
+];
+
+fn passed_through() -> Vec<(String, String)> {
+    PASSED_THROUGH.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))).collect()
 }
 
 enum CallError {

@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-/// What is asked of a launcher: the binary, its arguments and environment, and where its
-/// log (stderr) goes. The environment carries secrets; it must never be logged.
+/// What is asked of a launcher: the binary, its arguments and its whole environment (nothing
+/// else of this process's is passed on), and where its log (stderr) goes. The environment
+/// carries secrets; it must never be logged.
 pub struct LaunchSpec<'a> {
     pub binary: &'a Path,
     pub args: &'a [String],
@@ -69,6 +70,7 @@ impl Launcher for DirectLauncher {
         let mut command = tokio::process::Command::new(spec.binary);
         command
             .args(spec.args)
+            .env_clear()
             .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdin(Stdio::null())
             .stdout(Stdio::null())

@@ -4,6 +4,7 @@
 //! Results are per destination, with `all_success` and `any_success` as in the original
 //! design notes: one destination failing never affects another.
 
+pub mod check;
 pub mod leftovers;
 pub mod providers;
 
@@ -33,6 +34,8 @@ pub enum StorageError {
     Rclone(#[from] RcloneError),
     #[error("{0}")]
     Destination(String),
+    #[error("{0}: the bytes read back do not match the hash the destination keeps for them")]
+    ReadBackCorrupt(String),
 }
 
 /// A destination as the window and CLI list it.
@@ -126,6 +129,12 @@ fn remote_env(dest: &DestinationConfig, secrets: &dyn SecretStore) -> Result<Vec
             env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
         }
     }
+    // Set after the provider's fixed options, so it wins: parts of the same size.
+    if let Some(from) = dest.multipart_from {
+        let mib = format!("{}Mi", from / (1024 * 1024));
+        env.push((format!("{prefix}UPLOAD_CUTOFF"), mib.clone()));
+        env.push((format!("{prefix}CHUNK_SIZE"), mib));
+    }
     for secret in p.secrets {
         let value = secrets.get(&dest.key, secret.field)?.ok_or_else(|| StorageError::MissingSecret {
             key: dest.key.clone(),
@@ -137,34 +146,49 @@ fn remote_env(dest: &DestinationConfig, secrets: &dyn SecretStore) -> Result<Vec
     Ok(env)
 }
 
-/// Turns rclone's error text into a sentence that says what to do.
+/// A local destination's folder exists and is a folder (or is made, when asked).
+fn local_folder_ready(dest: &DestinationConfig, create: bool) -> Result<(), StorageError> {
+    let folder = Path::new(&dest.bucket_or_path);
+    let key = &dest.key;
+    match std::fs::metadata(folder) {
+        Ok(meta) if meta.is_dir() => Ok(()),
+        Ok(_) => Err(StorageError::Destination(format!(
+            "{key}: {} is a file, not a folder; choose a folder.",
+            folder.display()
+        ))),
+        Err(_) if create => std::fs::create_dir_all(folder).map_err(|e| {
+            StorageError::Destination(format!("{key}: cannot create the folder {}: {e}.", folder.display()))
+        }),
+        Err(_) => Err(StorageError::Destination(format!(
+            "{key}: the folder {} does not exist (is the disk connected?).",
+            folder.display()
+        ))),
+    }
+}
+
+/// Turns rclone's error text into one sentence that says what to do; the raw text goes to
+/// the log, where a person who needs it can read it.
 fn explain(dest: &DestinationConfig, raw: &str) -> String {
+    tracing::warn!(destination = %dest.key, detail = raw, "the destination reported an error");
     let target = dest.endpoint.clone().unwrap_or_else(|| dest.provider.label.to_string());
+    let key = &dest.key;
     let lower = raw.to_lowercase();
-    if lower.contains("invalidaccesskeyid")
-        || lower.contains("signaturedoesnotmatch")
-        || lower.contains("accessdenied")
-        || lower.contains("unauthorized")
-        || lower.contains("bad_auth_token")
-        || lower.contains("401") && dest.provider.backend == "b2"
-    {
-        format!("{}: the credentials were rejected; check the access key and secret ({raw})", dest.key)
-    } else if lower.contains("nosuchbucket")
-        || lower.contains("directory not found")
-        || lower.contains("bucket not found")
-    {
-        format!("{}: bucket `{}` does not exist at {target}; create it first", dest.key, dest.bucket_or_path)
-    } else if lower.contains("connection refused")
-        || lower.contains("no such host")
-        || lower.contains("dial tcp")
-        || lower.contains("timeout")
-    {
-        format!("{}: cannot reach {target}; check the endpoint and your connection ({raw})", dest.key)
-    } else if lower.contains("no space left") || lower.contains("remaining disk space") || lower.contains("disk quota")
-    {
-        format!("{}: the destination is full ({raw})", dest.key)
+    let any = |markers: &[&str]| markers.iter().any(|m| lower.contains(m));
+    if any(dest.provider.cap_reached_markers) {
+        format!(
+            "{key}: your {} account's daily cap is reached; raise it in its web console, or wait a day.",
+            dest.provider.label
+        )
+    } else if any(dest.provider.rejected_key_markers) {
+        format!("{key}: the credentials were rejected; check the access key ID and the secret.")
+    } else if any(&["nosuchbucket", "bucket not found", "directory not found"]) {
+        format!("{key}: the bucket `{}` does not exist at {target}; create it first.", dest.bucket_or_path)
+    } else if any(&["connection refused", "no such host", "dial tcp", "timeout", "statuscode: 0", "connection reset"]) {
+        format!("{key}: cannot reach {target}; check the endpoint and the network connection.")
+    } else if any(&["no space left", "remaining disk space", "disk quota"]) {
+        format!("{key}: the destination is full; free some space there.")
     } else {
-        format!("{}: {raw}", dest.key)
+        format!("{key}: the destination refused the operation; the details are in Fanout's log.")
     }
 }
 
@@ -204,6 +228,11 @@ impl StorageManager {
         &self.daemon
     }
 
+    /// Starts rclone again if it died (its in-flight work is retried by the caller).
+    pub async fn restart_if_stopped(&self) -> Result<bool, StorageError> {
+        Ok(self.daemon.ensure_running().await?)
+    }
+
     fn destination(&self, key: &str) -> Result<&Destination, StorageError> {
         self.destinations
             .iter()
@@ -221,13 +250,32 @@ impl StorageManager {
         Ok(format!("{}/{path}", self.destination(key)?.config.root_path()))
     }
 
+    /// The folder (or `<bucket>/<prefix>`) every object path at `key` is relative to.
+    pub fn root_path(&self, key: &str) -> Result<String, StorageError> {
+        Ok(self.destination(key)?.config.root_path())
+    }
+
+    /// From which size on the hashes `key` lists are rclone's own upload metadata.
+    pub fn metadata_hash_from(&self, key: &str) -> Option<u64> {
+        let config = &self.destination(key).ok()?.config;
+        config.provider.metadata_hash_from.map(|default| config.multipart_from.unwrap_or(default))
+    }
+
+    /// Whether an interrupted copy to `key` can leave a partial file behind.
+    pub fn writes_partial_files(&self, key: &str) -> bool {
+        self.destination(key).map(|d| d.config.provider.writes_partial_files).unwrap_or(false)
+    }
+
     /// Keys of the enabled destinations.
     pub fn get_available_destinations(&self) -> Vec<String> {
         self.destinations.iter().map(|d| d.config.key.clone()).collect()
     }
 
-    /// Checks that a destination is reachable, the credentials work and the bucket exists.
-    pub async fn test_destination(&self, key: &str) -> Result<(), StorageError> {
+    /// Checks that a destination is reachable, the credentials work and the bucket (or folder)
+    /// exists. A local folder that is not there is never made here: an unplugged disk must not
+    /// get its backup written to the system disk. Only `create_folder` (the user adding the
+    /// destination) makes it.
+    pub async fn test_destination(&self, key: &str, create_folder: bool) -> Result<(), StorageError> {
         let dest = self.destination(key)?;
         if let Some(reason) = &dest.unusable {
             return Err(StorageError::Destination(reason.clone()));
@@ -236,6 +284,8 @@ impl StorageManager {
         let root = match c.provider.location {
             Location::Bucket => format!("{}:{}", remote_name(&c.key), c.bucket_or_path),
             Location::Folder => {
+                local_folder_ready(c, create_folder)?;
+                // The prefix inside an existing folder is Fanout's own to make.
                 self.daemon
                     .call("operations/mkdir", json!({ "fs": dest.fs, "remote": "" }))
                     .await
@@ -354,12 +404,29 @@ impl StorageManager {
 
     /// Lists the files directly in `dir` at a destination, with sizes and hashes.
     pub async fn list_objects(&self, key: &str, dir: &str) -> Result<HashMap<String, ObjectInfo>, StorageError> {
+        self.list(key, dir, false).await
+    }
+
+    /// Every file under `dir` at a destination (by path relative to `dir`), with sizes and
+    /// hashes.
+    pub async fn list_objects_recursively(
+        &self,
+        key: &str,
+        dir: &str,
+    ) -> Result<HashMap<String, ObjectInfo>, StorageError> {
+        self.list(key, dir, true).await
+    }
+
+    async fn list(&self, key: &str, dir: &str, recurse: bool) -> Result<HashMap<String, ObjectInfo>, StorageError> {
         let dest = self.destination(key)?;
         let hash = dest.config.provider.hash.rclone_name();
         let params = json!({
             "fs": dest.fs,
             "remote": dir,
-            "opt": { "showHash": true, "hashTypes": [hash], "filesOnly": true, "noModTime": true, "noMimeType": true },
+            "opt": {
+                "showHash": true, "hashTypes": [hash], "filesOnly": true, "noModTime": true, "noMimeType": true,
+                "recurse": recurse,
+            },
         });
         let listing = match self.daemon.call("operations/list", params).await {
             Ok(v) => v,
@@ -369,7 +436,15 @@ impl StorageManager {
         };
         let mut out = HashMap::new();
         for item in listing.get("list").and_then(Value::as_array).into_iter().flatten() {
-            let Some(name) = item.get("Name").and_then(Value::as_str) else {
+            // A recursive listing names each file by its path from the fs root: make it
+            // relative to `dir`, as the files of a plain listing are.
+            let name = if recurse {
+                let path = item.get("Path").and_then(Value::as_str);
+                path.map(|p| p.strip_prefix(dir).map(|rest| rest.trim_start_matches('/')).unwrap_or(p))
+            } else {
+                item.get("Name").and_then(Value::as_str)
+            };
+            let Some(name) = name else {
                 continue;
             };
             let size = item.get("Size").and_then(Value::as_i64).unwrap_or(-1);
@@ -396,6 +471,11 @@ impl StorageManager {
         });
         match self.daemon.call("operations/copyfile", params).await {
             Ok(_) => Ok(local_dir.join(target)),
+            // rclone compares the provider's own hash while reading: a mismatch is damage.
+            Err(RcloneError::Failed(msg)) if msg.contains("corrupted on transfer") => {
+                tracing::warn!(destination = key, detail = msg, "a copy read back does not match its stored hash");
+                Err(StorageError::ReadBackCorrupt(key.to_string()))
+            }
             Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
             Err(e) => Err(e.into()),
         }

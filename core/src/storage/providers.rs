@@ -55,6 +55,18 @@ pub struct Provider {
     pub needs_endpoint: bool,
     /// The endpoint used when the config gives none.
     pub default_endpoint: Option<&'static str>,
+    /// From this size on, rclone uploads in parts and the hash it lists is the one it stored
+    /// itself as metadata, not the server's (see `upload_cutoff` in `fixed_options`).
+    pub metadata_hash_from: Option<u64>,
+    /// The longest object name (key) the provider accepts, in bytes.
+    pub max_key_bytes: Option<usize>,
+    /// Text in rclone's errors that means the keys were refused.
+    pub rejected_key_markers: &'static [&'static str],
+    /// Text in rclone's errors that means the account's spending cap stops it.
+    pub cap_reached_markers: &'static [&'static str],
+    /// rclone writes `<name>.<8 hex>.partial` while copying here (the local backend), so an
+    /// interrupted copy can leave one behind.
+    pub writes_partial_files: bool,
 }
 
 const S3_KEYS: &[SecretField] = &[
@@ -67,6 +79,13 @@ const B2_KEYS: &[SecretField] = &[
     SecretField { field: "secret_access_key", label: "Application key", rclone_option: "key" },
 ];
 
+const S3_REJECTED_KEY: &[&str] = &["invalidaccesskeyid", "signaturedoesnotmatch", "accessdenied", "unauthorized"];
+
+/// Objects from this size on are uploaded in parts (pinned, so verification knows which
+/// listed hashes are rclone's own metadata): rclone's default for S3 and B2.
+const MULTIPART_FROM: u64 = 200 * 1024 * 1024;
+const MULTIPART_FROM_TEXT: &str = "200Mi";
+
 // `no_check_bucket`: Fanout never creates buckets behind the user's back; a missing bucket is
 // reported by "Test connection" and the preflight check instead of being silently made.
 pub const PROVIDERS: &[Provider] = &[
@@ -75,48 +94,70 @@ pub const PROVIDERS: &[Provider] = &[
         label: "AWS S3",
         icon: "amazon",
         backend: "s3",
-        fixed_options: &[("provider", "AWS"), ("no_check_bucket", "true")],
+        fixed_options: &[("provider", "AWS"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
         location: Location::Bucket,
         hash: HashKind::Md5,
         secrets: S3_KEYS,
         needs_endpoint: false,
         default_endpoint: None,
+        max_key_bytes: Some(1024),
+        rejected_key_markers: S3_REJECTED_KEY,
+        cap_reached_markers: &[],
+        writes_partial_files: false,
+        metadata_hash_from: Some(MULTIPART_FROM),
     },
     Provider {
         type_name: "backblaze_b2",
         label: "Backblaze B2",
         icon: "cloud",
         backend: "b2",
-        fixed_options: &[],
+        fixed_options: &[("upload_cutoff", MULTIPART_FROM_TEXT)],
         location: Location::Bucket,
         hash: HashKind::Sha1,
         secrets: B2_KEYS,
         needs_endpoint: false,
         default_endpoint: None,
+        max_key_bytes: Some(1024),
+        // B2's documented codes (b2_authorize_account answers 401 `bad_auth_token` or
+        // `unauthorized`; a cap answers 403 `cap_exceeded`).
+        rejected_key_markers: &["bad_auth_token", "unauthorized", "401"],
+        cap_reached_markers: &["cap_exceeded"],
+        writes_partial_files: false,
+        metadata_hash_from: Some(MULTIPART_FROM),
     },
     Provider {
         type_name: "scaleway",
         label: "Scaleway",
         icon: "hdd-network",
         backend: "s3",
-        fixed_options: &[("provider", "Scaleway"), ("no_check_bucket", "true")],
+        fixed_options: &[("provider", "Scaleway"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
         location: Location::Bucket,
         hash: HashKind::Md5,
         secrets: S3_KEYS,
         needs_endpoint: false,
         default_endpoint: Some("s3.fr-par.scw.cloud"),
+        max_key_bytes: Some(1024),
+        rejected_key_markers: S3_REJECTED_KEY,
+        cap_reached_markers: &[],
+        writes_partial_files: false,
+        metadata_hash_from: Some(MULTIPART_FROM),
     },
     Provider {
         type_name: "s3_compatible",
         label: "S3-compatible",
         icon: "bucket",
         backend: "s3",
-        fixed_options: &[("provider", "Other"), ("no_check_bucket", "true")],
+        fixed_options: &[("provider", "Other"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
         location: Location::Bucket,
         hash: HashKind::Md5,
         secrets: S3_KEYS,
         needs_endpoint: true,
         default_endpoint: None,
+        max_key_bytes: Some(1024),
+        rejected_key_markers: S3_REJECTED_KEY,
+        cap_reached_markers: &[],
+        writes_partial_files: false,
+        metadata_hash_from: Some(MULTIPART_FROM),
     },
     Provider {
         type_name: "local",
@@ -129,6 +170,11 @@ pub const PROVIDERS: &[Provider] = &[
         secrets: &[],
         needs_endpoint: false,
         default_endpoint: None,
+        max_key_bytes: None,
+        rejected_key_markers: &[],
+        cap_reached_markers: &[],
+        writes_partial_files: true,
+        metadata_hash_from: None,
     },
 ];
 

@@ -15,14 +15,14 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::db::{Database, DbError, RunCounts, SyncStatus};
+use crate::db::{Database, DbError, PairUpdate, RunCounts, SyncStatus};
 use crate::drive::{DriveClient, DriveError};
 use crate::policy::FolderPolicy;
 use crate::rclone::RcloneError;
 use crate::secrets::SecretStore;
 use crate::storage::{staging_dir, StorageError, StorageManager};
 
-pub use plan::{plan_sync, PlannedFile, SyncPlan};
+pub use plan::{plan_sync, PlanTarget, PlannedFile, RefusedPair, SyncPlan};
 pub use progress::{DestinationProgress, ProgressReporter, ProgressSnapshot, SyncEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -108,10 +108,23 @@ pub async fn refresh_and_plan(ctx: &SyncContext<'_>, progress: &ProgressReporter
         ctx.db.refresh_folder_policy_path(&record.file_id, &record.name, &record.drive_path).await?;
     }
     let ledger = ctx.db.load_ledger().await?;
-    let enabled: HashMap<String, String> =
-        ctx.config.enabled_destinations().map(|d| (d.key.clone(), d.root_path())).collect();
+    let enabled: HashMap<String, PlanTarget> =
+        ctx.config.enabled_destinations().map(|d| (d.key.clone(), PlanTarget::of(d))).collect();
     let plan = plan_sync(&listing.records, &policies, &ledger, &enabled, &ctx.config.sync.export_formats);
     Ok(SyncPlan { fingerprint, ..plan })
+}
+
+/// Lists Drive (storing the listing) and lays out every file in scope with every destination
+/// its policy names, as if nothing had been copied yet: what each destination should hold.
+pub async fn everything_in_scope(ctx: &SyncContext<'_>) -> Result<SyncPlan, SyncError> {
+    let policies: HashMap<String, FolderPolicy> =
+        ctx.db.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
+    let listing = listing::list_policy_trees(ctx.drive, ctx.db, &policies, &ctx.config.sync).await?;
+    listing.save(ctx.db).await?;
+    let records: Vec<_> = ctx.db.load_files().await?.into_iter().filter(|r| !r.gone).collect();
+    let enabled: HashMap<String, PlanTarget> =
+        ctx.config.enabled_destinations().map(|d| (d.key.clone(), PlanTarget::of(d))).collect();
+    Ok(plan_sync(&records, &policies, &HashMap::new(), &enabled, &ctx.config.sync.export_formats))
 }
 
 /// Everything besides Drive's content that decides a plan.
@@ -136,10 +149,9 @@ pub async fn run_plan(ctx: &SyncContext<'_>, plan: SyncPlan, options: SyncOption
 
 async fn run(ctx: &SyncContext<'_>, options: SyncOptions, plan: Option<SyncPlan>) -> Result<SyncSummary, SyncError> {
     let progress = ProgressReporter::new(options.progress.clone());
-    let (run_id, after_interruption) = ctx.db.start_run().await?;
-    if after_interruption {
-        crate::storage::leftovers::remove_partial_files(ctx.config).await;
-    }
+    let (run_id, _after_interruption) = ctx.db.start_run().await?;
+    // A run killed mid-copy may have left partial files at local destinations.
+    crate::storage::leftovers::remove_partial_files(ctx.db).await?;
     progress.send(SyncEvent::Started { run_id });
     match run_inner(ctx, &options, &progress, run_id, plan).await {
         Ok(summary) => {
@@ -196,9 +208,9 @@ async fn run_inner(
         }
     });
 
+    let mut errors = record_refused(ctx.db, &plan.refused).await?;
     // Nothing to copy: no daemon to start, no destination to bother.
     let mut unreachable = HashMap::new();
-    let mut errors = Vec::new();
     if !plan.files.is_empty() {
         ctx.db.clear_clean_plan().await?;
         let started = std::time::Instant::now();
@@ -206,13 +218,11 @@ async fn run_inner(
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
         let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
         let started = std::time::Instant::now();
-        let daemon_died = storage.daemon().restarts() > 0;
         storage.shutdown().await;
-        if daemon_died {
-            crate::storage::leftovers::remove_partial_files(ctx.config).await;
-        }
+        // Copies cut short (the daemon died, the run was cancelled) leave their intents behind.
+        crate::storage::leftovers::remove_partial_files(ctx.db).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon stopped");
-        errors = result?;
+        errors.extend(result?);
     }
 
     // The summary is read back from the ledger: it covers every pair in scope.
@@ -285,6 +295,30 @@ async fn run_inner(
     })
 }
 
+/// Records the pairs the plan refused as failed, with why; returns the distinct reasons.
+async fn record_refused(db: &Database, refused: &[RefusedPair]) -> Result<Vec<String>, SyncError> {
+    let mut reasons: Vec<String> = Vec::new();
+    for pair in refused {
+        let update = PairUpdate {
+            destination: pair.destination.clone(),
+            status: SyncStatus::Failed,
+            remote_path: None,
+            size: None,
+            md5: None,
+            version: None,
+            verified_by: None,
+            remote_hash: None,
+            error_message: Some(pair.reason.clone()),
+        };
+        db.record_file_results(&pair.file_id, &[update]).await?;
+        let reason = format!("{}: {}", pair.drive_path, pair.reason);
+        if reasons.len() < 20 {
+            reasons.push(reason);
+        }
+    }
+    Ok(reasons)
+}
+
 /// Preflight, then the transfer pipeline, through a running daemon.
 async fn transfer_planned(
     ctx: &SyncContext<'_>,
@@ -301,8 +335,8 @@ async fn transfer_planned(
     needed.dedup();
     let started = std::time::Instant::now();
     for dest in needed {
-        if let Err(e) = storage.test_destination(dest).await {
-            tracing::warn!(destination = %dest, error = %e, "destination unreachable");
+        if let Err(e) = storage.test_destination(dest, false).await {
+            tracing::warn!(destination = %dest, error = %e, "the destination failed its check");
             unreachable.insert(dest.clone(), e.to_string());
         }
     }

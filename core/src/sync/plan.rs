@@ -25,6 +25,48 @@ pub struct PlannedFile {
     pub destinations: Vec<String>,
 }
 
+/// Where a planned pair lands: the destination's root, and its object-name limit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanTarget {
+    /// `<bucket>/<prefix>` or `<folder>/<prefix>`, as recorded in the ledger.
+    pub root: String,
+    /// Bytes the destination adds before `google-drive/...` in an object's name (its prefix).
+    pub key_prefix_bytes: usize,
+    /// The provider's limit on an object's whole name, if it has one.
+    pub max_key_bytes: Option<usize>,
+}
+
+impl PlanTarget {
+    pub fn of(dest: &crate::config::DestinationConfig) -> Self {
+        let key_prefix_bytes = match dest.prefix.as_str() {
+            "" => 0,
+            prefix => prefix.len() + 1,
+        };
+        Self { root: dest.root_path(), key_prefix_bytes, max_key_bytes: dest.provider.max_key_bytes }
+    }
+
+    /// Why `remote_path` cannot be an object name here, if it cannot.
+    fn refuses(&self, remote_path: &str) -> Option<String> {
+        let limit = self.max_key_bytes?;
+        let length = self.key_prefix_bytes + remote_path.len();
+        (length > limit).then(|| {
+            format!(
+                "the object name would be {length} bytes, over this destination's limit of {limit} bytes; \
+                 shorten the Drive folder or file names."
+            )
+        })
+    }
+}
+
+/// A pair the plan refuses before any transfer, with why (recorded as failed).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RefusedPair {
+    pub file_id: String,
+    pub drive_path: String,
+    pub destination: String,
+    pub reason: String,
+}
+
 /// What a sync would do, before it does it. `fanout plan --json` prints it, and a run given
 /// it back copies exactly what it lists.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -36,6 +78,9 @@ pub struct SyncPlan {
     pub skipped: usize,
     /// Destinations a policy names but config.yaml has disabled or lacks.
     pub unavailable_destinations: Vec<String>,
+    /// Pairs that cannot be copied as they are (an object name over the provider's limit).
+    #[serde(default)]
+    pub refused: Vec<RefusedPair>,
     /// Nothing changed in Drive or in the policies since a run that left every pair synced,
     /// so nothing was loaded and `pairs_in_scope` is empty.
     pub unchanged: bool,
@@ -73,8 +118,8 @@ pub fn plan_sync(
     records: &[FileRecord],
     policies: &HashMap<String, FolderPolicy>,
     ledger: &HashMap<(String, String), LedgerEntry>,
-    // Enabled destinations, each with its root path (`<bucket>/<prefix>`).
-    enabled_destinations: &HashMap<String, String>,
+    // Enabled destinations, with where their objects land.
+    enabled_destinations: &HashMap<String, PlanTarget>,
     export_formats: &BTreeMap<String, String>,
 ) -> SyncPlan {
     let parents: HashMap<&str, Option<&str>> =
@@ -93,12 +138,22 @@ pub fn plan_sync(
         };
         let mut needed = Vec::new();
         for dest in destinations {
-            let Some(root) = enabled_destinations.get(&dest) else {
+            let Some(target) = enabled_destinations.get(&dest) else {
                 unavailable.insert(dest);
                 continue;
             };
-            let expected = format!("{root}/{}", file.remote_path);
             plan.pairs_in_scope.entry(dest.clone()).or_default().push(file.file_id.clone());
+            if let Some(reason) = target.refuses(&file.remote_path) {
+                let refused = RefusedPair {
+                    file_id: file.file_id.clone(),
+                    drive_path: file.drive_path.clone(),
+                    destination: dest,
+                    reason,
+                };
+                plan.refused.push(refused);
+                continue;
+            }
+            let expected = format!("{}/{}", target.root, file.remote_path);
             if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file, &expected) {
                 needed.push(dest);
             }
@@ -179,8 +234,31 @@ mod tests {
         }
     }
 
-    fn roots(keys: &[&str]) -> HashMap<String, String> {
-        keys.iter().map(|k| (k.to_string(), "bucket".to_string())).collect()
+    fn roots(keys: &[&str]) -> HashMap<String, PlanTarget> {
+        let target = PlanTarget { root: "bucket".into(), key_prefix_bytes: 0, max_key_bytes: None };
+        keys.iter().map(|k| (k.to_string(), target.clone())).collect()
+    }
+
+    #[test]
+    fn a_name_over_the_providers_limit_is_refused_before_any_transfer() {
+        let mut long = record("f", "P", Some("m"), false);
+        long.remote_path = format!("google-drive/P/{}", "x".repeat(1100));
+        let records = vec![record("P", "root", None, true), long, record("ok", "P", Some("m"), false)];
+        let policies: HashMap<_, _> = [policy("P", &["s3", "disk"])].into();
+        let mut targets = roots(&["disk"]);
+        targets
+            .insert("s3".into(), PlanTarget { root: "b/pre".into(), key_prefix_bytes: 4, max_key_bytes: Some(1024) });
+        let plan = plan_sync(&records, &policies, &HashMap::new(), &targets, &BTreeMap::new());
+        assert_eq!(plan.refused.len(), 1);
+        assert_eq!((plan.refused[0].file_id.as_str(), plan.refused[0].destination.as_str()), ("f", "s3"));
+        assert!(
+            plan.refused[0].reason.contains("1119 bytes, over this destination's limit of 1024"),
+            "{:?}",
+            plan.refused
+        );
+        let f = plan.files.iter().find(|f| f.file_id == "f").unwrap();
+        assert_eq!(f.destinations, vec!["disk"], "the other destination still gets it");
+        assert_eq!(plan.pairs_in_scope["s3"].len(), 2, "the refused pair is in scope (and counts as failed)");
     }
 
     #[test]

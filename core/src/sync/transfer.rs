@@ -15,8 +15,9 @@ use crate::config::SyncConfig;
 use crate::db::{Database, PairUpdate, SyncStatus};
 use crate::drive::{Downloaded, DriveClient, DriveError};
 use crate::rclone::RcloneError;
+use crate::storage::check::{check_object, VerifiedBy};
 use crate::storage::providers::HashKind;
-use crate::storage::{StorageError, StorageManager};
+use crate::storage::{ObjectInfo, StorageError, StorageManager};
 
 use super::plan::PlannedFile;
 use super::progress::ProgressReporter;
@@ -38,6 +39,39 @@ pub struct Transfer<'a> {
     pub unreachable: HashMap<String, String>,
     /// A sample of distinct errors met (what was copied is counted by `progress`).
     pub errors: Mutex<Vec<String>>,
+}
+
+/// What a destination's listing said of a folder: its objects by name, or why it failed.
+type Listed = Result<HashMap<String, ObjectInfo>, String>;
+
+/// How an upload job ended (a cancelled one is not judged at all).
+enum UploadOutcome {
+    Done,
+    /// rclone died mid-job; it was restarted and the job's pairs are retried next run.
+    DaemonDied,
+    Failed {
+        error: String,
+        one_file: bool,
+    },
+}
+
+impl UploadOutcome {
+    /// For a job that did not report success: the status its unproven pairs get, and why.
+    fn unproven(&self) -> Option<(SyncStatus, String)> {
+        match self {
+            UploadOutcome::Done => None,
+            UploadOutcome::DaemonDied => Some((
+                SyncStatus::Pending,
+                "the rclone daemon stopped during the upload; it will be retried".to_string(),
+            )),
+            UploadOutcome::Failed { error, .. } => Some((SyncStatus::Failed, error.clone())),
+        }
+    }
+
+    /// The job copied one file, so its failure is that file's.
+    fn was_one_file(&self) -> bool {
+        matches!(self, UploadOutcome::Failed { one_file: true, .. })
+    }
 }
 
 struct Staged {
@@ -190,89 +224,21 @@ impl Transfer<'_> {
         batch: &[(PlannedFile, Downloaded)],
     ) -> Vec<(usize, PairUpdate)> {
         let paths: Vec<String> = indices.iter().map(|&i| batch[i].0.remote_path.clone()).collect();
-        let group = format!("run-{}-{dest}", self.run_id);
-        let started = std::time::Instant::now();
-        let upload = self.storage.upload_to(dest, &self.staging, &paths, &group, &self.cancel).await;
-        tracing::info!(
-            destination = dest,
-            files = paths.len(),
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            ok = upload.is_ok(),
-            "uploaded a batch"
-        );
-        let started = std::time::Instant::now();
-        let upload_error = match upload {
-            Ok(()) => None,
-            Err(StorageError::Rclone(RcloneError::Cancelled)) => return Vec::new(),
-            Err(StorageError::Rclone(RcloneError::DaemonDied)) => {
-                let _ = self.storage.daemon().ensure_running().await;
-                Some((
-                    SyncStatus::Pending,
-                    "the rclone daemon stopped during the upload; it will be retried".to_string(),
-                ))
-            }
-            Err(e) => Some((SyncStatus::Failed, e.to_string())),
+        let Some(upload) = self.upload(dest, &paths).await else {
+            return Vec::new(); // cancelled: unverified pairs keep their previous state
         };
-        if let Some((_, e)) = &upload_error {
-            self.note_error(e);
-        }
-        let hash_kind = self.storage.hash_kind(dest).unwrap_or(HashKind::Md5);
-
-        // The engine's own check: list each folder once and compare size and hash.
-        let mut listings: HashMap<String, Result<HashMap<String, crate::storage::ObjectInfo>, String>> = HashMap::new();
-        let mut out = Vec::with_capacity(indices.len());
-        for &i in indices {
-            let (file, downloaded) = &batch[i];
-            let (dir, name) = file.remote_path.rsplit_once('/').unwrap_or(("", file.remote_path.as_str()));
-            if !listings.contains_key(dir) {
-                let listing = self.storage.list_objects(dest, dir).await.map_err(|e| e.to_string());
-                listings.insert(dir.to_string(), listing);
-            }
-            let expected = match hash_kind {
-                HashKind::Md5 => &downloaded.md5,
-                HashKind::Sha1 => &downloaded.sha1,
-            };
-            let verdict = match listings.get(dir) {
-                Some(Ok(objects)) => match objects.get(name) {
-                    Some(obj) if obj.size != downloaded.size as i64 => Err(format!(
-                        "verification failed: the destination holds {} bytes, expected {}",
-                        obj.size, downloaded.size
-                    )),
-                    Some(obj) => match &obj.hash {
-                        Some(h) if h != expected => Err(format!(
-                            "verification failed: the destination's {} is {h}, expected {expected}",
-                            hash_kind.rclone_name()
-                        )),
-                        Some(h) => Ok((hash_kind.rclone_name(), Some(h.clone()))),
-                        None => Ok(("size", None)),
-                    },
-                    None => {
-                        Err("verification failed: the object is not at the destination after the upload".to_string())
-                    }
-                },
-                Some(Err(e)) => Err(format!("cannot verify the upload: {e}")),
-                None => Err("cannot verify the upload".to_string()),
-            };
-            let update = match (verdict, &upload_error) {
-                (Ok((verified_by, remote_hash)), _) => PairUpdate {
-                    destination: dest.to_string(),
-                    status: SyncStatus::Synced,
-                    remote_path: self.storage.remote_path(dest, &file.remote_path).ok(),
-                    size: Some(downloaded.size as i64),
-                    md5: Some(file.md5.clone().unwrap_or_else(|| downloaded.md5.clone())),
-                    version: file.version,
-                    verified_by: Some(verified_by.to_string()),
-                    remote_hash,
-                    error_message: None,
-                },
-                (Err(_), Some((status, error))) => PairUpdate { status: *status, ..failed(file, dest, error) },
-                (Err(error), None) => {
-                    self.note_error(&error);
-                    failed(file, dest, &error)
-                }
-            };
-            out.push((i, update));
-        }
+        let started = std::time::Instant::now();
+        let dirs = indices.iter().map(|&i| batch[i].0.remote_path.rsplit_once('/').map_or("", |(d, _)| d));
+        let listings = self.list_folders(dest, dirs).await;
+        let out = indices
+            .iter()
+            .map(|&i| {
+                let (file, downloaded) = &batch[i];
+                let (dir, name) = file.remote_path.rsplit_once('/').unwrap_or(("", file.remote_path.as_str()));
+                let listed = listings.get(dir).map(|l| l.as_ref().map(|objects| objects.get(name)));
+                (i, self.judge(dest, file, downloaded, &upload, listed))
+            })
+            .collect();
         tracing::info!(
             destination = dest,
             folders = listings.len(),
@@ -280,6 +246,128 @@ impl Transfer<'_> {
             "verified a batch"
         );
         out
+    }
+
+    /// Sends `paths` to `dest` in one job; `None` when the run was cancelled meanwhile.
+    async fn upload(&self, dest: &str, paths: &[String]) -> Option<UploadOutcome> {
+        let group = format!("run-{}-{dest}", self.run_id);
+        let started = std::time::Instant::now();
+        let intent = self.record_intent(dest, paths).await;
+        let upload = self.storage.upload_to(dest, &self.staging, paths, &group, &self.cancel).await;
+        // Over (either way) unless cut short: then the intent stays until the leftovers are gone.
+        let cut_short = matches!(upload, Err(StorageError::Rclone(RcloneError::Cancelled | RcloneError::DaemonDied)));
+        if let (Some(id), false) = (intent, cut_short) {
+            let _ = self.db.clear_upload_intent(id).await;
+        }
+        tracing::info!(
+            destination = dest,
+            files = paths.len(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            ok = upload.is_ok(),
+            "uploaded a batch"
+        );
+        let outcome = match upload {
+            Ok(()) => UploadOutcome::Done,
+            Err(StorageError::Rclone(RcloneError::Cancelled)) => return None,
+            Err(StorageError::Rclone(RcloneError::DaemonDied)) => {
+                let _ = self.storage.restart_if_stopped().await;
+                UploadOutcome::DaemonDied
+            }
+            Err(e) => UploadOutcome::Failed { error: e.to_string(), one_file: paths.len() == 1 },
+        };
+        if let Some((_, reason)) = outcome.unproven() {
+            self.note_error(&reason);
+        }
+        Some(outcome)
+    }
+
+    /// Lists each folder once, with sizes and hashes.
+    async fn list_folders<'b>(&self, dest: &str, dirs: impl Iterator<Item = &'b str>) -> HashMap<String, Listed> {
+        let mut listings: HashMap<String, Listed> = HashMap::new();
+        for dir in dirs {
+            if !listings.contains_key(dir) {
+                let listing = self.storage.list_objects(dest, dir).await.map_err(|e| e.to_string());
+                listings.insert(dir.to_string(), listing);
+            }
+        }
+        listings
+    }
+
+    /// The engine's own verdict on one pair: what the destination lists, and what the upload
+    /// said. A pair is synced only when the listing proves the copy; a reported failure is
+    /// never outweighed by a size alone, and a failed single-file upload by nothing.
+    fn judge(
+        &self,
+        dest: &str,
+        file: &PlannedFile,
+        downloaded: &Downloaded,
+        upload: &UploadOutcome,
+        listed: Option<Result<Option<&ObjectInfo>, &String>>,
+    ) -> PairUpdate {
+        let kind = self.storage.hash_kind(dest).unwrap_or(HashKind::Md5);
+        let expected = match kind {
+            HashKind::Md5 => &downloaded.md5,
+            HashKind::Sha1 => &downloaded.sha1,
+        };
+        let proof = match listed {
+            Some(Ok(object)) => check_object(object, downloaded.size as i64, Some(expected), kind)
+                .map_err(|mismatch| format!("verification failed: {mismatch}")),
+            Some(Err(e)) => Err(format!("cannot verify the upload: {e}")),
+            None => Err("cannot verify the upload".to_string()),
+        };
+        let proof = proof.map(|hash| {
+            let by = match hash {
+                Some(_) => VerifiedBy::for_hash(kind, downloaded.size, self.storage.metadata_hash_from(dest)),
+                None => VerifiedBy::Size,
+            };
+            (by, hash)
+        });
+        match decide(proof, upload) {
+            Ok((by, hash)) => self.synced(dest, file, downloaded, by, hash),
+            Err((status, reason)) => {
+                if upload.unproven().is_none() {
+                    self.note_error(&reason);
+                }
+                PairUpdate { status, ..failed(file, dest, &reason) }
+            }
+        }
+    }
+
+    fn synced(
+        &self,
+        dest: &str,
+        file: &PlannedFile,
+        downloaded: &Downloaded,
+        verified_by: VerifiedBy,
+        remote_hash: Option<String>,
+    ) -> PairUpdate {
+        PairUpdate {
+            destination: dest.to_string(),
+            status: SyncStatus::Synced,
+            remote_path: self.storage.remote_path(dest, &file.remote_path).ok(),
+            size: Some(downloaded.size as i64),
+            md5: Some(file.md5.clone().unwrap_or_else(|| downloaded.md5.clone())),
+            version: file.version,
+            verified_by: Some(verified_by),
+            remote_hash,
+            error_message: None,
+        }
+    }
+
+    /// Records which objects a copy to a local folder will write, before it starts, so the
+    /// partial files an interruption leaves can be told from anything else there.
+    async fn record_intent(&self, dest: &str, paths: &[String]) -> Option<i64> {
+        if !self.storage.writes_partial_files(dest) {
+            return None;
+        }
+        let root = self.storage.root_path(dest).ok()?;
+        match self.db.record_upload_intent(dest, &root, paths).await {
+            Ok(id) => Some(id),
+            Err(e) => {
+                tracing::warn!(error = %e, destination = dest, "could not record an upload intent");
+                None
+            }
+        }
     }
 
     /// Records a file's results, adding failures for its unreachable destinations.
@@ -327,6 +415,22 @@ fn failed(file: &PlannedFile, dest: &str, error: &str) -> PairUpdate {
         verified_by: None,
         remote_hash: None,
         error_message: Some(error.to_string()),
+    }
+}
+
+/// A pair's status from what the listing proved and how its upload ended: synced only when the
+/// listing proves the copy; a reported failure is never outweighed by a size alone, and a
+/// failed single-file upload by nothing. (In a failed batch, a pair whose hash matches was
+/// proven there, whichever file the job's error was about.)
+fn decide(
+    proof: Result<(VerifiedBy, Option<String>), String>,
+    upload: &UploadOutcome,
+) -> Result<(VerifiedBy, Option<String>), (SyncStatus, String)> {
+    match (proof, upload.unproven()) {
+        (Ok(proven), None) => Ok(proven),
+        (Ok((by, hash)), Some(_)) if by.is_hash() && !upload.was_one_file() => Ok((by, hash)),
+        (_, Some(unproven)) => Err(unproven),
+        (Err(reason), None) => Err((SyncStatus::Failed, reason)),
     }
 }
 
@@ -407,4 +511,32 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) 
     }
     let _ = tokio::fs::remove_file(&target).await;
     Err(FetchError::File(last_error))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed_job(one_file: bool) -> UploadOutcome {
+        UploadOutcome::Failed { error: "upload failed".into(), one_file }
+    }
+
+    #[test]
+    fn a_size_alone_never_outweighs_a_reported_upload_failure() {
+        let by_size = || Ok((VerifiedBy::Size, None));
+        let by_hash = || Ok((VerifiedBy::Md5, Some("abc".to_string())));
+        assert_eq!(decide(by_size(), &UploadOutcome::Done), Ok((VerifiedBy::Size, None)));
+        assert_eq!(decide(by_size(), &failed_job(false)), Err((SyncStatus::Failed, "upload failed".into())));
+        assert_eq!(decide(by_size(), &failed_job(true)), Err((SyncStatus::Failed, "upload failed".into())));
+        assert_eq!(decide(by_hash(), &failed_job(true)), Err((SyncStatus::Failed, "upload failed".into())));
+        assert_eq!(
+            decide(by_hash(), &failed_job(false)),
+            Ok((VerifiedBy::Md5, Some("abc".to_string()))),
+            "proven by its hash in a failed batch"
+        );
+        assert!(matches!(decide(by_size(), &UploadOutcome::DaemonDied), Err((SyncStatus::Pending, _))));
+        assert!(
+            matches!(decide(Err("missing".into()), &UploadOutcome::Done), Err((SyncStatus::Failed, r)) if r == "missing")
+        );
+    }
 }

@@ -46,6 +46,7 @@ pub async fn setup_with_google(
     });
     let drive = FakeGoogle::serve_dir(&root, manifest_path.as_deref(), 0).await.unwrap();
     let backup = dir.path().join("backup");
+    std::fs::create_dir_all(&backup).unwrap();
     let yaml = format!(
         "google:\n  drive_url: {}\n  retry_base_ms: 20\n{google_yaml}destinations:\n  local:\n    type: local\n    enabled: true\n    path: {}\nsync:\n{sync_yaml}",
         drive.drive_url(),

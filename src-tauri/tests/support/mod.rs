@@ -49,6 +49,7 @@ pub fn start(files: usize, size: usize, sync_yaml: &str, secrets: Option<Arc<dyn
     std::fs::write(root.join("Archive/old.txt"), "old").unwrap();
     let drive = tauri::async_runtime::block_on(FakeGoogle::serve_dir(&root, None, 0)).unwrap();
     let s3 = S3Server::start(&rclone(), &dir.path().join("s3"), &["backup"]).unwrap();
+    std::fs::create_dir_all(dir.path().join("backup")).unwrap();
     let yaml = format!(
         "google:\n  drive_url: {}\n  retry_base_ms: 20\ndestinations:\n  local:\n    type: local\n    enabled: true\n    path: {}\n  \
          aws_s3:\n    type: s3_compatible\n    enabled: true\n    bucket: backup\n    endpoint: {}\n    region: us-east-1\n{sync_yaml}",

@@ -281,6 +281,22 @@ impl Session {
         std::fs::write(path, png).unwrap();
     }
 
+    /// The app's processes (started under this session's driver).
+    pub fn app_processes(&self) -> Vec<i32> {
+        app_pids(self._driver.0.id())
+    }
+
+    /// Processes under this session's driver whose executable's file name is `name`.
+    pub fn processes_named(&self, name: &str) -> Vec<u32> {
+        descendants(self._driver.0.id())
+            .into_iter()
+            .filter(|pid| {
+                let exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok();
+                exe.as_deref().and_then(Path::file_name).is_some_and(|n| n == name)
+            })
+            .collect()
+    }
+
     /// Ends the session and the app (which would otherwise stay in the tray).
     pub async fn close(self) {
         let apps = app_pids(self._driver.0.id());
