@@ -115,3 +115,27 @@ async fn b2_outages_expired_tokens_and_corrupted_uploads_never_leave_a_false_syn
     assert_eq!(code, Some(0), "{summary:#}");
     assert_b2_equals_drive(&sandbox);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_b2_cap_is_named_as_such_and_a_busy_upload_url_is_replaced() {
+    let (_tree, sandbox) = b2_sandbox().await;
+    let b2 = fake_b2(&sandbox);
+    let fault = |route: &str, times, action| Fault { route: Some(route.into()), times: Some(times), action };
+    b2.inject(fault("b2_upload_file", 200, FaultAction::CapExceeded));
+    b2.inject(fault("b2_upload_part", 200, FaultAction::CapExceeded));
+    let (code, summary) = sync(&sandbox).await;
+    assert_eq!(code, Some(3), "{summary:#}");
+    let errors = summary["errors"].to_string();
+    assert!(errors.contains("your Backblaze B2 account's daily cap is reached"), "{errors}");
+    assert!(!errors.contains("cap_exceeded"), "B2's own code leaked into the sentence: {errors}");
+
+    b2.clear_faults();
+    b2.clear_requests();
+    b2.inject(fault("b2_upload_file", 1, FaultAction::ServiceUnavailable));
+    let (code, summary) = sync(&sandbox).await;
+    assert_eq!(code, Some(0), "{summary:#}");
+    assert_b2_equals_drive(&sandbox);
+    let urls: Vec<String> =
+        b2.requests().into_iter().filter(|r| r.route == "b2_get_upload_url").map(|r| r.path).collect();
+    assert!(urls.len() >= 2, "a new upload URL was fetched after the 503: {urls:?}");
+}

@@ -19,6 +19,8 @@ use crate::config::GoogleConfig;
 
 /// Read-only access to every file: the least a full backup can work with.
 pub const DRIVE_SCOPE: &str = "https://www.googleapis.com/auth/drive.readonly";
+/// The scopes that let Fanout read every file (the one it asks for, or full access).
+const READ_SCOPES: &[&str] = &[DRIVE_SCOPE, "https://www.googleapis.com/auth/drive"];
 /// Refresh this long before Google says the access token expires.
 const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
@@ -41,6 +43,11 @@ pub enum AuthError {
     NoRefreshToken,
     #[error("Google sign-in has expired or was revoked; sign in to Google again")]
     SignInAgain,
+    #[error(
+        "Google did not give Fanout permission to read your Drive (the box for it was left unticked); \
+         connect Google again and allow it"
+    )]
+    ScopeNotGranted,
     #[error("cannot reach Google's sign-in service: {0}")]
     Network(String),
     #[error("cannot listen for the sign-in redirect on 127.0.0.1: {0}")]
@@ -95,6 +102,9 @@ impl OAuthClient {
             // A refresh token is only issued when the consent screen is shown.
             .add_extra_param("access_type", "offline")
             .add_extra_param("prompt", "consent")
+            // Incremental authorization: a feature that needs more (writing a restore into
+            // Drive) asks for its scope later, keeping what was granted.
+            .add_extra_param("include_granted_scopes", "true")
             .url();
         Ok(PendingSignIn { oauth: self.clone(), listener, redirect_url, verifier, state, url: url.to_string() })
     }
@@ -221,6 +231,12 @@ impl PendingSignIn {
             .request_async(&self.oauth.http)
             .await
             .map_err(token_error)?;
+        // Google's consent screen lets a person untick scopes: the answer says which were given.
+        if let Some(granted) = response.scopes() {
+            if !granted.iter().any(|s| READ_SCOPES.contains(&s.as_str())) {
+                return Err(AuthError::ScopeNotGranted);
+            }
+        }
         let refresh_token = response.refresh_token().map(|t| t.secret().clone()).ok_or(AuthError::NoRefreshToken)?;
         Ok(SignedIn { access: AccessToken::from_response(&response), refresh_token })
     }

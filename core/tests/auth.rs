@@ -286,3 +286,34 @@ async fn scenario_3_a_token_endpoint_outage_during_a_refresh_is_retried_not_fata
     assert_eq!(token_calls, [503, 200]);
     assert_eq!(s.backed_up("b.txt").as_deref(), Some(&b"bravo"[..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sign_in_without_the_drive_permission_says_so_and_stores_nothing() {
+    let s = setup().await;
+    // The person unticks "See and download all your Google Drive files" on the consent screen.
+    s.drive.set_oauth_knobs(fanout_testkit::fake_google::oauth::OAuthKnobs {
+        grant_only: Some(vec!["openid".into()]),
+        ..Default::default()
+    });
+    let err = s.sign_in().await.unwrap_err();
+    assert!(err.to_string().contains("did not give Fanout permission to read your Drive"), "{err}");
+    assert_eq!(s.refresh_token(), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_that_lacks_the_drive_scope_stops_the_run_with_a_sentence() {
+    let s = setup().await;
+    s.sign_in().await.unwrap();
+    s.engine.add_policy("Projects", &["local".into()], true).await.unwrap();
+    // Google no longer grants reading (the person revoked one scope): Drive answers 403
+    // insufficientPermissions, which the fake now enforces per scope.
+    {
+        let mut state = s.drive.state();
+        for scopes in state.oauth.scopes.values_mut() {
+            *scopes = "https://www.googleapis.com/auth/drive.file".into();
+        }
+    }
+    let err = s.engine.sync(SyncOptions::default()).await.unwrap_err();
+    assert!(err.to_string().contains("has not given Fanout permission to read your Drive"), "{err}");
+    assert!(s.backed_up("a.txt").is_none());
+}

@@ -247,13 +247,24 @@ async fn scenario_12_a_shared_drive_folder_is_listed_backed_up_and_followed_with
     assert_eq!(inside.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(), ["Designs"]);
     let policy = s.engine.add_policy(&designs, &["local".into()], true).await.unwrap();
     assert_eq!(policy.folder_path, "Team/Designs");
+    s.drive.clear_requests(); // the picker's browsing above searches all drives; a backup never
     sync_ok(&s.engine).await;
 
     assert_eq!(s.backed_up("Team/Designs/logo.svg").as_deref(), Some(&b"<svg/>"[..]));
-    for r in s.drive.requests().iter().filter(|r| r.route == "files.list") {
+    // Each drive is listed on its own (rclone's way): only `allDrives` can come back
+    // incomplete, and a backup's listing must never be.
+    let lists: Vec<_> = s.drive.requests().into_iter().filter(|r| r.route == "files.list").collect();
+    assert!(lists.iter().any(|r| r.param("corpora") == Some("drive")), "the shared drive was listed");
+    for r in &lists {
         assert_eq!(r.param("supportsAllDrives"), Some("true"));
-        assert_eq!(r.param("includeItemsFromAllDrives"), Some("true"));
-        assert_eq!(r.param("corpora"), Some("allDrives"));
+        match r.param("corpora") {
+            Some("drive") => {
+                assert_eq!(r.param("driveId"), Some(team.as_str()));
+                assert_eq!(r.param("includeItemsFromAllDrives"), Some("true"));
+            }
+            Some("user") => assert_eq!(r.param("driveId"), None),
+            other => panic!("a backup listing asked corpora {other:?}"),
+        }
     }
 
     // A file added in the shared drive arrives through the changes feed.

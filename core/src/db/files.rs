@@ -21,7 +21,11 @@ pub struct FileRecord {
     pub modified_time: Option<String>,
     pub drive_path: String,
     pub remote_path: String,
+    /// In the trash: by itself, or through a folder above it (worked out at each listing).
     pub trashed: bool,
+    /// Drive's own flags for the item, as last reported: trashed by itself, and `trashed`.
+    pub explicitly_trashed: bool,
+    pub drive_trashed: bool,
     pub gone: bool,
     pub skip_reason: Option<String>,
 }
@@ -33,7 +37,7 @@ impl Database {
     pub async fn load_files(&self) -> Result<Vec<FileRecord>, DbError> {
         Ok(sqlx::query_as::<_, FileRecord>(
             "SELECT file_id, parent_id, name, remote_name, mime_type, is_folder, content_id, size, md5, version,
-                    modified_time, drive_path, remote_path, trashed, gone, skip_reason FROM files",
+                    modified_time, drive_path, remote_path, trashed, explicitly_trashed, drive_trashed, gone, skip_reason FROM files",
         )
         .fetch_all(&self.pool)
         .await?)
@@ -42,10 +46,23 @@ impl Database {
     pub async fn get_file(&self, file_id: &str) -> Result<Option<FileRecord>, DbError> {
         Ok(sqlx::query_as::<_, FileRecord>(
             "SELECT file_id, parent_id, name, remote_name, mime_type, is_folder, content_id, size, md5, version,
-                    modified_time, drive_path, remote_path, trashed, gone, skip_reason FROM files WHERE file_id = ?",
+                    modified_time, drive_path, remote_path, trashed, explicitly_trashed, drive_trashed, gone, skip_reason FROM files WHERE file_id = ?",
         )
         .bind(file_id)
         .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Folders already listed whose name contains `text` anywhere (case-insensitively for
+    /// ASCII): (ID, name). Drive's own search matches only the start of each word.
+    pub async fn known_folders_named(&self, text: &str, limit: i64) -> Result<Vec<(String, String)>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT file_id, name FROM files WHERE is_folder = 1 AND gone = 0 AND trashed = 0
+             AND name LIKE ? ESCAPE '\\' ORDER BY name, file_id LIMIT ?",
+        )
+        .bind(super::like_anywhere(text))
+        .bind(limit)
+        .fetch_all(&self.pool)
         .await?)
     }
 
@@ -61,20 +78,24 @@ impl Database {
         for f in items {
             sqlx::query(
                 "INSERT INTO files (file_id, parent_id, name, remote_name, mime_type, is_folder, content_id, size, md5,
-                                    version, modified_time, drive_path, remote_path, trashed, gone, skip_reason, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
+                                    version, modified_time, drive_path, remote_path, trashed, explicitly_trashed,
+                                    drive_trashed, gone, skip_reason, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?)
                  ON CONFLICT(file_id) DO UPDATE SET
                     parent_id = excluded.parent_id, name = excluded.name, remote_name = excluded.remote_name,
                     mime_type = excluded.mime_type, is_folder = excluded.is_folder, content_id = excluded.content_id,
                     size = excluded.size, md5 = excluded.md5, version = excluded.version,
                     modified_time = excluded.modified_time, drive_path = excluded.drive_path,
-                    remote_path = excluded.remote_path, trashed = excluded.trashed, gone = 0,
+                    remote_path = excluded.remote_path, trashed = excluded.trashed,
+                    explicitly_trashed = excluded.explicitly_trashed, drive_trashed = excluded.drive_trashed, gone = 0,
                     skip_reason = excluded.skip_reason, updated_at = excluded.updated_at
                  WHERE files.parent_id IS NOT excluded.parent_id OR files.name != excluded.name
                     OR files.remote_name != excluded.remote_name OR files.md5 IS NOT excluded.md5
                     OR files.version IS NOT excluded.version OR files.size IS NOT excluded.size
                     OR files.drive_path != excluded.drive_path OR files.remote_path != excluded.remote_path
                     OR files.trashed != excluded.trashed OR files.gone != 0
+                    OR files.explicitly_trashed != excluded.explicitly_trashed
+                    OR files.drive_trashed != excluded.drive_trashed
                     OR files.skip_reason IS NOT excluded.skip_reason OR files.content_id IS NOT excluded.content_id
                     OR files.modified_time IS NOT excluded.modified_time OR files.mime_type != excluded.mime_type",
             )
@@ -92,6 +113,8 @@ impl Database {
             .bind(&f.drive_path)
             .bind(&f.remote_path)
             .bind(f.trashed)
+            .bind(f.explicitly_trashed)
+            .bind(f.drive_trashed)
             .bind(&f.skip_reason)
             .bind(&at)
             .execute(&mut *tx)

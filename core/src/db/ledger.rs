@@ -337,8 +337,7 @@ impl Database {
                 b.push(")");
             }
             if let Some(search) = q.search.as_deref().filter(|s| !s.is_empty()) {
-                let escaped = search.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
-                b.push(" AND f.drive_path LIKE ").push_bind(format!("%{escaped}%")).push(" ESCAPE '\\'");
+                b.push(" AND f.drive_path LIKE ").push_bind(super::like_anywhere(search)).push(" ESCAPE '\\'");
             }
         }
 
@@ -426,6 +425,8 @@ mod tests {
             drive_path: path.into(),
             remote_path: format!("google-drive/{path}"),
             trashed: false,
+            explicitly_trashed: false,
+            drive_trashed: false,
             gone: false,
             skip_reason: None,
         }

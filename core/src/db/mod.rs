@@ -104,6 +104,12 @@ impl Database {
     }
 }
 
+/// A `LIKE ... ESCAPE '\\'` pattern matching `text` literally anywhere.
+fn like_anywhere(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
 /// The current time as the database stores it (RFC 3339, UTC, seconds).
 pub fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)

@@ -27,7 +27,8 @@ pub const SHORTCUT_MIME: &str = "application/vnd.google-apps.shortcut";
 const WORKSPACE_PREFIX: &str = "application/vnd.google-apps.";
 
 /// Every field the engine reads from a file; Drive sends nothing it was not asked for.
-pub const FILE_FIELDS: &str = "id,name,mimeType,parents,size,md5Checksum,version,modifiedTime,trashed,shortcutDetails";
+pub const FILE_FIELDS: &str =
+    "id,name,mimeType,parents,size,md5Checksum,version,modifiedTime,trashed,explicitlyTrashed,driveId,shortcutDetails";
 
 /// Most parent IDs OR'd into one listing query (rclone's grouping).
 const PARENTS_PER_QUERY: usize = 50;
@@ -36,6 +37,11 @@ const PARENTS_PER_QUERY: usize = 50;
 pub enum DriveError {
     #[error("Google rejected the access token (401); sign in to Google again")]
     Unauthorized,
+    #[error(
+        "Google has not given Fanout permission to read your Drive's files (insufficientPermissions); \
+         connect Google again and allow it"
+    )]
+    ScopeMissing,
     #[error(transparent)]
     Auth(#[from] AuthError),
     #[error("Drive file `{0}` was not found (deleted, or no longer shared with you)")]
@@ -61,10 +67,18 @@ impl DriveError {
     pub fn is_transient(&self) -> bool {
         match self {
             DriveError::Network(_) | DriveError::Auth(AuthError::Network(_)) => true,
+            // Drive's documented rate limits (403 `userRateLimitExceeded`/`rateLimitExceeded`,
+            // 429, or an envelope whose only word is `RESOURCE_EXHAUSTED`) and server errors are
+            // retried with backoff. Any other 403 (permissions, quotas per file, a bare
+            // `PERMISSION_DENIED`) is final for that request.
             DriveError::Api { status, reason, .. } => {
                 *status == 429
                     || *status >= 500
-                    || (*status == 403 && (reason == "userRateLimitExceeded" || reason == "rateLimitExceeded"))
+                    || (*status == 403
+                        && matches!(
+                            reason.as_str(),
+                            "userRateLimitExceeded" | "rateLimitExceeded" | "RESOURCE_EXHAUSTED"
+                        ))
             }
             _ => false,
         }
@@ -86,8 +100,14 @@ pub struct DriveFile {
     #[serde(default, deserialize_with = "int_string")]
     pub version: Option<i64>,
     pub modified_time: Option<String>,
+    /// In the trash, by itself or because a folder above it is (Drive's `trashed`).
     #[serde(default)]
     pub trashed: bool,
+    /// Trashed by itself, not only through a folder above it.
+    #[serde(default)]
+    pub explicitly_trashed: bool,
+    /// The shared drive holding the item (none for My Drive and what is shared with the user).
+    pub drive_id: Option<String>,
     pub shortcut_details: Option<ShortcutDetails>,
 }
 
@@ -128,14 +148,48 @@ fn int_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<i64>, D::
     }
 }
 
-/// One entry of the changes feed: `removed` means deleted or no longer accessible.
+/// One entry of the changes feed (Drive v3 `changes` resource): about a file (`fileId`,
+/// `file`), or, with `changeType: drive`, about a shared drive (`driveId`): joined, renamed or
+/// left. `removed` means deleted or no longer accessible.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Change {
-    pub file_id: String,
+    pub change_type: Option<String>,
+    pub file_id: Option<String>,
+    pub drive_id: Option<String>,
     #[serde(default)]
     pub removed: bool,
     pub file: Option<DriveFile>,
+}
+
+impl Change {
+    /// A change to a shared drive itself rather than to a file.
+    pub fn is_about_a_drive(&self) -> bool {
+        self.change_type.as_deref() == Some("drive")
+    }
+}
+
+/// Which items a `files.list` searches (Drive's `corpora`). Listings for a backup ask one
+/// drive at a time, as rclone does, because only `allDrives` can come back incomplete.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Corpus {
+    /// My Drive, and what is shared with the user.
+    User,
+    /// One shared drive.
+    Drive(String),
+    /// Everything at once (the folder picker's browsing and search): results may be
+    /// incomplete, which a search tolerates and a backup listing never sees.
+    AllDrives,
+}
+
+impl Corpus {
+    /// The corpus an item's children are listed in.
+    pub fn of(drive_id: Option<&str>) -> Self {
+        match drive_id {
+            Some(id) => Corpus::Drive(id.to_string()),
+            None => Corpus::User,
+        }
+    }
 }
 
 /// The MIME type Drive exports to for a file extension.
@@ -192,6 +246,10 @@ struct ErrorBody {
     message: String,
     #[serde(default)]
     errors: Vec<ErrorItem>,
+    /// Google's canonical status (`RESOURCE_EXHAUSTED`, `PERMISSION_DENIED`, ...), also sent
+    /// when `errors[]` is missing.
+    #[serde(default)]
+    status: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -384,17 +442,17 @@ impl DriveClient {
             .await
     }
 
-    /// Every non-trashed child of the given folders, following pages.
-    pub async fn list_children(&self, parent_ids: &[String]) -> Result<Vec<DriveFile>, DriveError> {
+    /// Every non-trashed child of the given folders (all in `corpus`), following pages.
+    pub async fn list_children(&self, parent_ids: &[String], corpus: &Corpus) -> Result<Vec<DriveFile>, DriveError> {
         let terms: Vec<String> = parent_ids.iter().map(|id| format!("'{}' in parents", escape_q(id))).collect();
         let q = format!("trashed = false and ({})", terms.join(" or "));
-        self.query_files(&q).await
+        self.query_files(&q, corpus).await
     }
 
     /// Runs a `files.list` query to the end. Drive's paging has quirks, handled here: empty
     /// pages that still carry a token are followed, an item repeated across pages is kept once,
     /// and a refused page token restarts the query from its first page (once).
-    pub async fn query_files(&self, q: &str) -> Result<Vec<DriveFile>, DriveError> {
+    pub async fn query_files(&self, q: &str, corpus: &Corpus) -> Result<Vec<DriveFile>, DriveError> {
         const MAX_EMPTY_PAGES_IN_A_ROW: u32 = 20;
         let fields = format!("nextPageToken,incompleteSearch,files({FILE_FIELDS})");
         let mut out: Vec<DriveFile> = Vec::new();
@@ -403,15 +461,17 @@ impl DriveClient {
         let mut restarted = false;
         let mut empty_pages = 0;
         loop {
-            let mut query = vec![
-                ("q", q),
-                ("fields", fields.as_str()),
-                ("pageSize", "1000"),
-                ("supportsAllDrives", "true"),
-                ("includeItemsFromAllDrives", "true"),
-                // Shared-drive items are only in the allDrives corpus; parent queries stay cheap.
-                ("corpora", "allDrives"),
-            ];
+            let mut query =
+                vec![("q", q), ("fields", fields.as_str()), ("pageSize", "1000"), ("supportsAllDrives", "true")];
+            match corpus {
+                Corpus::User => query.push(("corpora", "user")),
+                Corpus::Drive(id) => query.extend([
+                    ("corpora", "drive"),
+                    ("driveId", id.as_str()),
+                    ("includeItemsFromAllDrives", "true"),
+                ]),
+                Corpus::AllDrives => query.extend([("corpora", "allDrives"), ("includeItemsFromAllDrives", "true")]),
+            }
             if let Some(token) = &page_token {
                 query.push(("pageToken", token.as_str()));
             }
@@ -427,8 +487,13 @@ impl DriveClient {
                 Err(e) => return Err(e),
             };
             if page.incomplete_search {
-                // A partial listing would make present files look deleted: better to stop.
-                return Err(DriveError::BadResponse(format!("Drive could not search everything for `{q}`; try again")));
+                if *corpus != Corpus::AllDrives {
+                    // A partial listing would make present files look deleted: better to stop.
+                    return Err(DriveError::BadResponse(format!(
+                        "Drive could not search everything for `{q}`; try again"
+                    )));
+                }
+                tracing::info!(q, "Drive searched only part of all drives; showing what it found");
             }
             empty_pages = if page.files.is_empty() { empty_pages + 1 } else { 0 };
             if empty_pages > MAX_EMPTY_PAGES_IN_A_ROW {
@@ -442,21 +507,28 @@ impl DriveClient {
         }
     }
 
-    /// Every item under the given folders, breadth first, batching parents per query.
-    pub async fn list_tree(&self, root_ids: &[String]) -> Result<Vec<DriveFile>, DriveError> {
+    /// Every item under the given folders, breadth first, batching parents per query: each
+    /// query asks one drive (`corpus`) for the children of up to 50 folders in it.
+    pub async fn list_tree(&self, roots: &[(String, Corpus)]) -> Result<Vec<DriveFile>, DriveError> {
         let mut out = Vec::new();
-        let mut queue: Vec<String> = root_ids.to_vec();
-        let mut seen: std::collections::HashSet<String> = queue.iter().cloned().collect();
-        while !queue.is_empty() {
+        let mut queues: std::collections::BTreeMap<Corpus, Vec<String>> = std::collections::BTreeMap::new();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        for (id, corpus) in roots {
+            if seen.insert(id.clone()) {
+                queues.entry(corpus.clone()).or_default().push(id.clone());
+            }
+        }
+        while let Some((corpus, queue)) = queues.iter_mut().find(|(_, q)| !q.is_empty()) {
+            let corpus = corpus.clone();
             let take = queue.len().min(PARENTS_PER_QUERY);
             let batch: Vec<String> = queue.drain(..take).collect();
-            let mut children = self.list_children(&batch).await?;
+            let mut children = self.list_children(&batch, &corpus).await?;
             if batch.len() > 1 {
-                children.extend(self.relist_silent_parents(&batch, &children).await?);
+                children.extend(self.relist_silent_parents(&batch, &children, &corpus).await?);
             }
             for item in children {
                 if item.is_folder() && seen.insert(item.id.clone()) {
-                    queue.push(item.id.clone());
+                    queues.entry(Corpus::of(item.drive_id.as_deref())).or_default().push(item.id.clone());
                 }
                 out.push(item);
             }
@@ -471,12 +543,13 @@ impl DriveClient {
         &self,
         batch: &[String],
         children: &[DriveFile],
+        corpus: &Corpus,
     ) -> Result<Vec<DriveFile>, DriveError> {
         let answered: std::collections::HashSet<&str> =
             children.iter().flat_map(|c| c.parents.iter().map(String::as_str)).collect();
         let mut recovered = Vec::new();
         for parent in batch.iter().filter(|p| !answered.contains(p.as_str())) {
-            let found = self.list_children(std::slice::from_ref(parent)).await?;
+            let found = self.list_children(std::slice::from_ref(parent), corpus).await?;
             if !found.is_empty() {
                 tracing::warn!(%parent, count = found.len(), "a batched listing missed this folder's items; re-listed it alone");
             }
@@ -536,7 +609,8 @@ impl DriveClient {
             #[serde(default)]
             changes: Vec<Change>,
         }
-        let fields = format!("nextPageToken,newStartPageToken,changes(fileId,removed,file({FILE_FIELDS}))");
+        let fields =
+            format!("nextPageToken,newStartPageToken,changes(changeType,fileId,driveId,removed,file({FILE_FIELDS}))");
         let mut out = Vec::new();
         let mut page_token = token.to_string();
         loop {
@@ -569,7 +643,7 @@ impl DriveClient {
             escape_q(parent_id),
             escape_q(name)
         );
-        Ok(self.query_files(&q).await?.into_iter().filter(|f| f.name == name).collect())
+        Ok(self.query_files(&q, &Corpus::User).await?.into_iter().filter(|f| f.name == name).collect())
     }
 
     /// Downloads a binary file to `dest`, resuming with Range after a dropped connection.
@@ -651,11 +725,16 @@ async fn error_from_response(response: reqwest::Response, path: &str) -> DriveEr
     let status = response.status().as_u16();
     let body = response.text().await.unwrap_or_default();
     let (reason, message) = match serde_json::from_str::<ErrorEnvelope>(&body) {
-        Ok(env) => (env.error.errors.first().map(|e| e.reason.clone()).unwrap_or_default(), env.error.message),
+        // The first error's reason; without `errors[]`, the canonical status stands in for it.
+        Ok(env) => {
+            let reason = env.error.errors.first().map(|e| e.reason.clone()).filter(|r| !r.is_empty());
+            (reason.unwrap_or(env.error.status), env.error.message)
+        }
         Err(_) => (String::new(), body.chars().take(200).collect()),
     };
     match status {
         401 => DriveError::Unauthorized,
+        403 if reason == "insufficientPermissions" => DriveError::ScopeMissing,
         404 => DriveError::NotFound(path.rsplit('/').next().unwrap_or(path).to_string()),
         _ => DriveError::Api { status, reason, message },
     }
@@ -717,6 +796,8 @@ mod tests {
         assert!(api(503, "backendError").is_transient());
         assert!(!api(403, "downloadQuotaExceeded").is_transient());
         assert!(!api(403, "cannotDownloadAbusiveFile").is_transient());
+        assert!(api(403, "RESOURCE_EXHAUSTED").is_transient(), "a rate limit with no errors[]");
+        assert!(!api(403, "PERMISSION_DENIED").is_transient(), "a bare refusal");
         assert!(!DriveError::Unauthorized.is_transient());
     }
 }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use super::{Engine, EngineError};
-use crate::drive::{escape_q, FOLDER_MIME};
+use crate::drive::{escape_q, Corpus, FOLDER_MIME};
 
 /// Most folders a search returns; the picker asks for a narrower name beyond that.
 const SEARCH_LIMIT: usize = 200;
@@ -40,20 +40,30 @@ impl Engine {
         Ok(folders)
     }
 
-    /// Folders whose name contains `query` (case-insensitively, as Drive matches).
+    /// Folders named like `query`: Drive's search (which matches the start of a word only:
+    /// `World` does not find `HelloWorld`) merged with the folders Fanout has already listed,
+    /// searched anywhere in the name.
     pub async fn search_folders(&self, query: &str) -> Result<Vec<DriveFolder>, EngineError> {
         let query = query.trim();
         if query.is_empty() {
             return Ok(Vec::new());
         }
         let q = format!("name contains '{}' and mimeType = '{FOLDER_MIME}' and trashed = false", escape_q(query));
-        self.folders_matching(&q, SEARCH_LIMIT).await
+        let mut folders = self.folders_matching(&q, SEARCH_LIMIT).await?;
+        for (id, name) in self.db.known_folders_named(query, SEARCH_LIMIT as i64).await? {
+            if !folders.iter().any(|f| f.id == id) {
+                folders.push(DriveFolder { id, name, shared_drive: false });
+            }
+        }
+        folders.sort_by_cached_key(|f| (f.name.to_lowercase(), f.id.clone()));
+        folders.truncate(SEARCH_LIMIT);
+        Ok(folders)
     }
 
     async fn folders_matching(&self, q: &str, limit: usize) -> Result<Vec<DriveFolder>, EngineError> {
         let mut folders: Vec<DriveFolder> = self
             .drive()?
-            .query_files(q)
+            .query_files(q, &Corpus::AllDrives)
             .await?
             .into_iter()
             .map(|f| DriveFolder { id: f.id, name: f.name, shared_drive: false })

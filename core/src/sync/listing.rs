@@ -12,7 +12,7 @@ use crate::config::SyncConfig;
 use crate::db::{Database, FileRecord};
 use crate::drive::naming::{assign_names, sanitize_component, NameRequest};
 use crate::drive::tree;
-use crate::drive::{Change, DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
+use crate::drive::{Change, Corpus, DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
 use crate::policy::{decide, Decision, FolderPolicy};
 
 use super::SyncError;
@@ -74,6 +74,11 @@ pub async fn list_policy_trees(
     let mut feed = None;
     if let Some(token) = db.get_state(TOKEN_KEY).await?.filter(|_| roots.is_subset(&listed)) {
         match drive.changes_since(&token).await {
+            // Joining, leaving or renaming a shared drive changes what is in scope and every
+            // path in it; it is rare, so the policy folders are listed again (as for a new one).
+            Ok((changes, _)) if changes.iter().any(Change::is_about_a_drive) => {
+                tracing::info!("a shared drive was joined, renamed or left; listing the policy folders again");
+            }
             Ok((changes, new_token)) if changes.is_empty() => {
                 return Ok(Listing {
                     records: Vec::new(),
@@ -115,7 +120,7 @@ async fn full_listing(
     let mut live_roots = Vec::new();
     for root in roots {
         if root == root_id {
-            live_roots.push(root.clone());
+            live_roots.push((root.clone(), Corpus::User));
             continue;
         }
         let file = match drive.get_file(root).await {
@@ -125,7 +130,7 @@ async fn full_listing(
             Err(e) => return Err(e.into()),
         };
         if file.is_folder() && !file.trashed {
-            live_roots.push(root.clone());
+            live_roots.push((root.clone(), Corpus::of(file.drive_id.as_deref())));
         }
         items.insert(root.clone(), file);
     }
@@ -220,6 +225,8 @@ async fn apply_changes(
                     version: r.version,
                     modified_time: r.modified_time.clone(),
                     trashed: false,
+                    explicitly_trashed: false,
+                    drive_id: None,
                     shortcut_details: None,
                 }),
             };
@@ -248,9 +255,10 @@ async fn apply_changes(
                 items.insert(file.id.clone(), file);
             }
             _ => {
-                items.remove(&change.file_id);
-                if targets.contains_key(&change.file_id) {
-                    targets.insert(change.file_id.clone(), Err("shortcut target no longer exists".into()));
+                let Some(id) = change.file_id else { continue };
+                items.remove(&id);
+                if targets.contains_key(&id) {
+                    targets.insert(id, Err("shortcut target no longer exists".into()));
                 }
             }
         }
@@ -258,7 +266,14 @@ async fn apply_changes(
     // A changed item may now sit under folders never seen before (a policy folder moved).
     fetch_missing_ancestors(drive, &mut items, changed_ids, root_id).await?;
     // A folder that moved into scope brings its contents, which have no changes of their own.
-    let entering: Vec<String> = new_folders.into_iter().filter(|id| in_scope(id, &items, roots)).collect();
+    let entering: Vec<(String, Corpus)> = new_folders
+        .into_iter()
+        .filter(|id| in_scope(id, &items, roots))
+        .map(|id| {
+            let corpus = Corpus::of(items.get(&id).and_then(|f| f.drive_id.as_deref()));
+            (id, corpus)
+        })
+        .collect();
     if !entering.is_empty() {
         for item in drive.list_tree(&entering).await? {
             if item.is_shortcut() {
@@ -291,7 +306,9 @@ fn to_drive_file(r: &FileRecord) -> DriveFile {
         md5_checksum: if shortcut { None } else { r.md5.clone() },
         version: r.version,
         modified_time: r.modified_time.clone(),
-        trashed: r.trashed,
+        trashed: r.drive_trashed,
+        explicitly_trashed: r.explicitly_trashed,
+        drive_id: None,
         shortcut_details: shortcut
             .then(|| ShortcutDetails { target_id: r.content_id.clone().unwrap_or_default(), target_mime_type: None }),
     }
@@ -350,7 +367,8 @@ fn build_records(
         let parent_of = parent_in(items);
         let ancestors = tree::ancestors(item.parents.first().map(String::as_str), &parent_of);
         let (drive_path, remote_path) = paths_for(item, &ancestors, items, &remote_names);
-        let trashed = item.trashed || ancestors.iter().any(|a| items.get(*a).map(|f| f.trashed).unwrap_or(false));
+        let trashed = trashed_here(item, items)
+            || ancestors.iter().any(|a| items.get(*a).is_some_and(|f| trashed_here(f, items)));
         let mut size = item.size;
         let mut md5 = item.md5_checksum.clone();
         let mut content_id = None;
@@ -395,11 +413,26 @@ fn build_records(
             drive_path,
             remote_path,
             trashed,
+            explicitly_trashed: item.explicitly_trashed,
+            drive_trashed: item.trashed,
             gone: false,
             skip_reason,
         });
     }
     records
+}
+
+/// Whether an item is in the trash on its own account: trashed by itself, or, for an item at
+/// the top of what Fanout sees, trashed as Drive says (its folders above are not known). The
+/// rest of an item's trash state comes from its folders, worked out anew at every listing, so
+/// untrashing a folder brings back what is under it.
+fn trashed_here(item: &DriveFile, items: &HashMap<String, DriveFile>) -> bool {
+    let parent_known = item.parents.first().is_some_and(|p| items.contains_key(p));
+    if parent_known {
+        item.explicitly_trashed
+    } else {
+        item.trashed
+    }
 }
 
 /// Where an item's remote name must be unique: its folder, or, for the items at the top of
@@ -533,6 +566,8 @@ mod tests {
                 version: Some(1),
                 modified_time: None,
                 trashed: false,
+                explicitly_trashed: false,
+                drive_id: None,
                 shortcut_details: None,
             };
             if *folder {

@@ -204,6 +204,8 @@ mod tests {
             drive_path: id.into(),
             remote_path: format!("google-drive/{id}"),
             trashed: false,
+            explicitly_trashed: false,
+            drive_trashed: false,
             gone: false,
             skip_reason: None,
         }

@@ -97,7 +97,7 @@ pub fn list_files(state: &Shared, api: u8, params: &Map<String, Value>, versions
     let max = match u64_param(params, "maxFileCount")? {
         None | Some(0) => DEFAULT_LIST_COUNT,
         Some(n) if n > MAX_LIST_COUNT as u64 => {
-            return Err(ApiError::bad_request(format!("maxFileCount out of range: {n}")));
+            return Err(ApiError::new(400, "out_of_range", format!("maxFileCount out of range: {n}")));
         }
         Some(n) => n as usize,
     };
@@ -161,12 +161,14 @@ pub fn delete_file_version(state: &Shared, params: &Map<String, Value>) -> Resul
     let (bytes, parts_dir) = {
         let mut s = lock(state);
         if s.store.find(file_id).map(|(_, v)| v.name.as_str()) != Some(name) {
-            return Err(ApiError::bad_request(format!("File not present: {name} {file_id}")));
+            return Err(ApiError::new(400, "file_not_present", format!("File not present: {name} {file_id}")));
         }
         // Deleting an unfinished large file's version cancels it (rclone's cleanup does this).
         let parts_dir = s.store.large_files.remove(file_id).map(|_| s.store.parts_dir(file_id));
-        let (bytes, _) =
-            s.store.remove(file_id).ok_or_else(|| ApiError::bad_request(format!("File not present: {name}")))?;
+        let (bytes, _) = s
+            .store
+            .remove(file_id)
+            .ok_or_else(|| ApiError::new(400, "file_not_present", format!("File not present: {name}")))?;
         (bytes, parts_dir)
     };
     let _ = std::fs::remove_file(bytes);

@@ -64,6 +64,8 @@ pub enum FaultAction {
     /// 400 `bad_request` "Sha1 did not match data received", as if the bytes were damaged in
     /// transit; nothing is stored. Only hits `b2_upload_file` and `b2_upload_part`.
     Sha1Mismatch,
+    /// 403 `cap_exceeded`: the account's daily storage, download or transaction cap is reached.
+    CapExceeded,
 }
 
 /// What the fake knows about one version of a file (see [`FakeB2::object_meta`]).

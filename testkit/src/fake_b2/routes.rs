@@ -135,6 +135,7 @@ pub fn fault_error(action: &FaultAction) -> ApiError {
         FaultAction::ExpiredToken => ApiError::expired_auth_token(),
         FaultAction::ServiceUnavailable => ApiError::service_unavailable(),
         FaultAction::Sha1Mismatch => ApiError::sha1_mismatch(),
+        FaultAction::CapExceeded => ApiError::new(403, "cap_exceeded", "Cannot upload files, storage cap exceeded."),
     }
 }
 

@@ -64,7 +64,9 @@ impl Version {
             "action": self.action.as_str(),
             "bucketId": bucket_id,
             "contentLength": self.size,
-            "contentSha1": self.sha1,
+            // B2 documents `contentSha1` as null for a hide marker (and "none" for a large file,
+            // whose SHA1 is the `large_file_sha1` file info).
+            "contentSha1": if self.action == Action::Hide { Value::Null } else { json!(self.sha1) },
             "contentType": self.content_type,
             "fileId": self.file_id,
             "fileInfo": self.info,
@@ -428,7 +430,7 @@ impl Store {
 
     pub fn bucket_by_id(&self, id: &str) -> Result<&Bucket, ApiError> {
         let found = self.buckets.values().find(|b| b.id == id);
-        found.ok_or_else(|| ApiError::bad_request(format!("Invalid bucketId: {id}")))
+        found.ok_or_else(|| ApiError::new(400, "invalid_bucket_id", format!("Invalid bucketId: {id}")))
     }
 
     pub fn find(&self, file_id: &str) -> Option<(&Bucket, &Version)> {

@@ -371,3 +371,91 @@ async fn test_helpers_corrupt_and_delete() {
     assert_eq!(server.object(BUCKET, "x.txt"), None);
     assert!(server.object_names(BUCKET).is_empty());
 }
+
+#[tokio::test]
+async fn hide_markers_error_codes_and_version_paging_follow_b2s_documentation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let s = session(&server).await;
+    for i in 0..3 {
+        s.upload_ok("same.txt", format!("version {i}").as_bytes()).await;
+    }
+    s.upload_ok("z.txt", b"z").await;
+    let (_, hidden) = s.call("b2_hide_file", json!({ "bucketId": s.bucket_id, "fileName": "same.txt" })).await;
+    assert_eq!(hidden["contentSha1"], Value::Null, "a hide marker's contentSha1 is null");
+
+    // Paging one version at a time continues after (name, id): every version once, in order.
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    let mut start: Option<(Value, Value)> = None;
+    loop {
+        let mut params = json!({ "bucketId": s.bucket_id, "maxFileCount": 1 });
+        if let Some((name, id)) = &start {
+            params["startFileName"] = name.clone();
+            params["startFileId"] = id.clone();
+        }
+        let (status, page) = s.call("b2_list_file_versions", params).await;
+        assert_eq!(status, 200, "{page}");
+        for f in page["files"].as_array().expect("files") {
+            let field = |k: &str| f[k].as_str().unwrap_or("null").to_string();
+            seen.push((field("fileName"), field("action"), field("fileId")));
+        }
+        match (&page["nextFileName"], &page["nextFileId"]) {
+            (Value::String(_), Value::String(_)) => {
+                start = Some((page["nextFileName"].clone(), page["nextFileId"].clone()))
+            }
+            _ => break,
+        }
+        assert!(seen.len() <= 5, "paging restarted: {seen:?}");
+    }
+    let actions: Vec<(&str, &str)> = seen.iter().map(|(n, a, _)| (n.as_str(), a.as_str())).collect();
+    assert_eq!(
+        actions,
+        [
+            ("same.txt", "hide"),
+            ("same.txt", "upload"),
+            ("same.txt", "upload"),
+            ("same.txt", "upload"),
+            ("z.txt", "upload")
+        ]
+    );
+    let ids: std::collections::HashSet<&str> = seen.iter().map(|(_, _, id)| id.as_str()).collect();
+    assert_eq!(ids.len(), 5, "each version once");
+
+    let (status, e) = s.call("b2_list_file_names", json!({ "bucketId": s.bucket_id, "maxFileCount": 100_000 })).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("out_of_range")));
+    let (status, e) = s.call("b2_list_file_names", json!({ "bucketId": "4a48fe8875c6214145260818" })).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("invalid_bucket_id")));
+    let (status, e) =
+        s.call("b2_delete_file_version", json!({ "fileName": "same.txt", "fileId": "4_zNoSuchVersion" })).await;
+    assert_eq!((status, e["code"].as_str()), (400, Some("file_not_present")));
+}
+
+#[tokio::test]
+async fn an_upload_url_that_answered_503_is_never_accepted_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = start(dir.path()).await;
+    let s = session(&server).await;
+    let (_, url) = s.call("b2_get_upload_url", json!({ "bucketId": s.bucket_id })).await;
+    server.inject(Fault {
+        route: Some("b2_upload_file".into()),
+        times: Some(1),
+        action: FaultAction::ServiceUnavailable,
+    });
+    let send = || async {
+        s.client
+            .post(url["uploadUrl"].as_str().expect("uploadUrl"))
+            .header("Authorization", url["authorizationToken"].as_str().expect("token"))
+            .header("X-Bz-File-Name", "a.txt")
+            .header("Content-Type", "text/plain")
+            .header("X-Bz-Content-Sha1", sha1_hex(b"a"))
+            .body(b"a".to_vec())
+            .send()
+            .await
+            .expect("upload")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(send().await, 503);
+    assert_eq!(send().await, 401, "B2 says: get a new upload URL after a 503");
+    s.upload_ok("a.txt", b"a").await;
+}

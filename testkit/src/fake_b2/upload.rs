@@ -214,6 +214,11 @@ fn prepare_upload(
         UploadTarget::Part { .. } => return Err(ApiError::bad_request("This upload URL is for parts of a large file")),
     };
     if let Some(action) = s.take_fault("b2_upload_file") {
+        // B2: "If you get a 503 ... call b2_get_upload_url (or b2_get_upload_part_url) again":
+        // the URL that failed is not to be used again.
+        if matches!(action, super::FaultAction::ServiceUnavailable) {
+            s.store.upload_urls.remove(key);
+        }
         return Err(fault_error(&action));
     }
     let name = match (header_value(headers, "x-bz-file-name"), name) {
@@ -345,6 +350,11 @@ fn prepare_part(state: &Shared, key: &str, headers: &HeaderMap) -> Result<(PartH
         UploadTarget::File { .. } => return Err(ApiError::bad_request("This upload URL is for whole files")),
     };
     if let Some(action) = s.take_fault("b2_upload_part") {
+        // B2: "If you get a 503 ... call b2_get_upload_url (or b2_get_upload_part_url) again":
+        // the URL that failed is not to be used again.
+        if matches!(action, super::FaultAction::ServiceUnavailable) {
+            s.store.upload_urls.remove(key);
+        }
         return Err(fault_error(&action));
     }
     let number = header_value(headers, "x-bz-part-number")

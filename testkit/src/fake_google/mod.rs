@@ -56,6 +56,9 @@ pub struct Fault {
 pub enum FaultAction {
     /// Answer with this status and reason in Drive's error envelope.
     Status { code: u16, reason: String, message: String, retry_after: Option<u64> },
+    /// Answer with an envelope that has no `errors[]`: only `code`, `message` and `status`
+    /// (e.g. `RESOURCE_EXHAUSTED`, `PERMISSION_DENIED`).
+    StatusWithoutErrors { code: u16, status: String, message: String },
     /// Flip bytes of the body, so its md5 no longer matches.
     CorruptBody,
     /// Send this many bytes of the body, then drop the connection.
@@ -96,6 +99,18 @@ pub struct State {
     pub max_page_size: Option<usize>,
     /// A per-user request quota, as Google enforces it.
     pub quota: Option<Quota>,
+    /// `corpora=allDrives` listings come back with `incompleteSearch: true` and half the items.
+    pub incomplete_all_drives: bool,
+}
+
+/// What a request over the quota gets.
+#[derive(Debug, Clone, Default)]
+pub enum QuotaAnswer {
+    /// 403 `userRateLimitExceeded`, domain `usageLimits`.
+    #[default]
+    Forbidden,
+    /// 429 `rateLimitExceeded` with this `Retry-After` (seconds).
+    TooManyRequests { retry_after: u64 },
 }
 
 /// At most `limit` Drive requests in any `window`; beyond it, 403 `userRateLimitExceeded`.
@@ -107,11 +122,12 @@ pub struct Quota {
     pub recent: std::collections::VecDeque<std::time::Instant>,
     /// Requests refused for going over.
     pub refused: u32,
+    pub answer: QuotaAnswer,
 }
 
 impl Quota {
     pub fn new(limit: usize, window: std::time::Duration) -> Self {
-        Self { limit, window, recent: Default::default(), refused: 0 }
+        Self { limit, window, recent: Default::default(), refused: 0, answer: QuotaAnswer::Forbidden }
     }
 
     /// Counts a request; false when it goes over the quota.
@@ -161,6 +177,7 @@ impl FakeGoogle {
             oauth: oauth::OAuthState::default(),
             max_page_size: None,
             quota: None,
+            incomplete_all_drives: false,
         }));
         let app = routes::router(state.clone());
         let server = crate::serve::spawn(listener, app)?;

@@ -33,6 +33,9 @@ pub struct OAuthKnobs {
     pub invalid_grant_on_refresh: bool,
     /// Like Google, send a refresh token only when `prompt=consent` was asked for.
     pub omit_refresh_token_unless_prompt_consent: bool,
+    /// The user unticks scopes on Google's (granular) consent screen: only these of the
+    /// scopes asked for are granted. `None`: everything asked for.
+    pub grant_only: Option<Vec<String>>,
 }
 
 #[derive(Debug)]
@@ -41,6 +44,8 @@ struct PendingCode {
     redirect_uri: String,
     issued: Instant,
     prompt_consent: bool,
+    /// The scopes the user granted (space-separated, as the token response says them).
+    granted: String,
 }
 
 #[derive(Debug)]
@@ -52,6 +57,9 @@ pub struct OAuthState {
     codes: HashMap<String, PendingCode>,
     /// Live refresh tokens and the access tokens issued under each.
     grants: HashMap<String, Vec<String>>,
+    /// The scopes granted with each refresh token, and with each access token issued. An
+    /// access token the fake did not issue (the fixed test token) has every scope.
+    pub scopes: HashMap<String, String>,
     counter: u64,
     /// How many refresh-token grants were answered (successful or not).
     pub refreshes: u32,
@@ -67,6 +75,7 @@ impl Default for OAuthState {
             user_email: "demo@example.com".to_string(),
             codes: HashMap::new(),
             grants: HashMap::new(),
+            scopes: HashMap::new(),
             counter: 0,
             refreshes: 0,
             revoked: Vec::new(),
@@ -132,6 +141,12 @@ pub fn authorize(state: &mut State, query: &[(String, String)]) -> Response {
         format!("{redirect_uri}{separator}{}", query.unwrap_or_default())
     } else {
         let code = state.oauth.next("4/fake-code");
+        let asked = get("scope").unwrap_or_default();
+        let granted: Vec<&str> = asked
+            .split(' ')
+            .filter(|s| state.oauth.knobs.grant_only.as_ref().is_none_or(|only| only.iter().any(|o| o == s)))
+            .collect();
+        let granted = granted.join(" ");
         state.oauth.codes.insert(
             code.clone(),
             PendingCode {
@@ -139,12 +154,13 @@ pub fn authorize(state: &mut State, query: &[(String, String)]) -> Response {
                 redirect_uri: redirect_uri.to_string(),
                 issued: Instant::now(),
                 prompt_consent: get("prompt") == Some("consent"),
+                granted: granted.clone(),
             },
         );
         let query = serde_urlencoded::to_string([
             ("code", code.as_str()),
             ("state", returned_state.as_str()),
-            ("scope", get("scope").unwrap_or_default()),
+            ("scope", granted.as_str()),
         ]);
         format!("{redirect_uri}{separator}{}", query.unwrap_or_default())
     };
@@ -214,16 +230,17 @@ fn exchange_code(state: &mut State, form: &HashMap<String, String>) -> Response 
     if URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes())) != pending.challenge {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Invalid code verifier.");
     }
-    let access = issue_access_token(state);
+    let access = issue_access_token(state, &pending.granted);
     let mut body = json!({
         "access_token": access,
         "expires_in": state.oauth.access_ttl_secs,
-        "scope": "https://www.googleapis.com/auth/drive.readonly",
+        "scope": pending.granted,
         "token_type": "Bearer",
     });
     if pending.prompt_consent || !state.oauth.knobs.omit_refresh_token_unless_prompt_consent {
         let refresh = state.oauth.next("1//fake-refresh");
         state.oauth.grants.insert(refresh.clone(), vec![access.clone()]);
+        state.oauth.scopes.insert(refresh.clone(), pending.granted.clone());
         body["refresh_token"] = json!(refresh);
     }
     json_ok(body)
@@ -235,7 +252,8 @@ fn refresh(state: &mut State, form: &HashMap<String, String>) -> Response {
     if state.oauth.knobs.invalid_grant_on_refresh || !state.oauth.grants.contains_key(&refresh) {
         return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "Token has been expired or revoked.");
     }
-    let access = issue_access_token(state);
+    let granted = state.oauth.scopes.get(&refresh).cloned().unwrap_or_default();
+    let access = issue_access_token(state, &granted);
     if let Some(issued) = state.oauth.grants.get_mut(&refresh) {
         issued.push(access.clone());
     }
@@ -243,15 +261,31 @@ fn refresh(state: &mut State, form: &HashMap<String, String>) -> Response {
     json_ok(json!({
         "access_token": access,
         "expires_in": state.oauth.access_ttl_secs,
-        "scope": "https://www.googleapis.com/auth/drive.readonly",
+        "scope": granted,
         "token_type": "Bearer",
     }))
 }
 
-fn issue_access_token(state: &mut State) -> String {
+fn issue_access_token(state: &mut State, scopes: &str) -> String {
     let access = state.oauth.next("ya29.fake-access");
     state.tokens.push(access.clone());
+    state.oauth.scopes.insert(access.clone(), scopes.to_string());
     access
+}
+
+const SCOPE_PREFIX: &str = "https://www.googleapis.com/auth/";
+
+/// Whether `token` carries a scope that lets it call `route` (Drive v3's authorization
+/// guide): reading metadata needs `drive`, `drive.readonly` or a `drive.metadata` scope;
+/// reading content needs `drive` or `drive.readonly`. (`drive.file` reaches only files the app
+/// made or was given, which the fake has none of.)
+pub fn token_allows(state: &State, token: &str, route: &str) -> bool {
+    let Some(granted) = state.oauth.scopes.get(token) else { return true };
+    let needs: &[&str] = match route {
+        "files.get_media" | "files.export" => &["drive", "drive.readonly"],
+        _ => &["drive", "drive.readonly", "drive.metadata.readonly", "drive.metadata"],
+    };
+    granted.split(' ').filter_map(|s| s.strip_prefix(SCOPE_PREFIX)).any(|s| needs.contains(&s))
 }
 
 pub fn revoke(state: &mut State, query: &[(String, String)], body: &Bytes) -> Response {

@@ -260,6 +260,7 @@ pub fn matches(expr: &Expr, f: &FileEntry) -> bool {
                 }
             };
             match (field, value) {
+                (Field::Name, Value::Str(s)) if *op == Op::Contains => name_contains(&f.name, s),
                 (Field::Name, Value::Str(s)) => cmp_str(&f.name, s, true),
                 (Field::MimeType, Value::Str(s)) => cmp_str(&f.mime_type, s, false),
                 (Field::ModifiedTime, Value::Str(s)) => cmp_str(&f.modified_time, s, false),
@@ -273,9 +274,32 @@ pub fn matches(expr: &Expr, f: &FileEntry) -> bool {
     }
 }
 
+/// Drive's `name contains`: "only performs prefix matching for a name term" (Drive v3 search
+/// guide: for `HelloWorld`, `contains 'Hello'` matches and `contains 'World'` does not). A term
+/// is a run of letters and digits; case is ignored.
+fn name_contains(name: &str, term: &str) -> bool {
+    let (name, term) = (name.to_lowercase(), term.to_lowercase());
+    name.starts_with(&term)
+        || name
+            .char_indices()
+            .filter(|&(i, c)| {
+                c.is_alphanumeric() && name[..i].chars().next_back().is_some_and(|p| !p.is_alphanumeric())
+            })
+            .any(|(i, _)| name[i..].starts_with(&term))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_contains_matches_the_start_of_a_term_only() {
+        assert!(name_contains("HelloWorld", "hello"));
+        assert!(!name_contains("HelloWorld", "World"));
+        assert!(name_contains("Hello World", "wor"));
+        assert!(name_contains("2024-reports", "rep"));
+        assert!(!name_contains("Projects", "ject"));
+    }
 
     #[test]
     fn parses_batched_parent_queries_with_escapes() {

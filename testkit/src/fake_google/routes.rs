@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::store::{export_formats, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
+use super::store::{export_formats, ChangeRef, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
 use super::{fields, oauth, query, Fault, FaultAction, RequestRecord, State};
 
 type Shared = Arc<Mutex<State>>;
@@ -29,15 +29,43 @@ fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
     }
 }
 
-/// Drive's error envelope.
+/// Drive's error envelope (Drive v3 "Resolve errors"): `code`, `message`, `errors[]` with a
+/// `domain` (`usageLimits` for rate limits, else `global`) and `reason`, and the canonical
+/// `status` newer Google APIs add.
 pub fn drive_error(status: u16, reason: &str, message: &str, location: Option<(&str, &str)>) -> Response {
-    let mut item = json!({ "domain": "global", "reason": reason, "message": message });
+    let domain = match reason {
+        "userRateLimitExceeded" | "rateLimitExceeded" | "dailyLimitExceeded" => "usageLimits",
+        _ => "global",
+    };
+    let mut item = json!({ "domain": domain, "reason": reason, "message": message });
     if let Some((kind, name)) = location {
         item["locationType"] = json!(kind);
         item["location"] = json!(name);
     }
-    let body = json!({ "error": { "code": status, "message": message, "errors": [item] } });
+    let body = json!({ "error": { "code": status, "message": message, "errors": [item], "status": canonical_status(status) } });
     let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (code, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], body.to_string()).into_response()
+}
+
+/// Google's canonical status name for an HTTP status.
+fn canonical_status(code: u16) -> &'static str {
+    match code {
+        400 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        429 => "RESOURCE_EXHAUSTED",
+        500 => "INTERNAL",
+        503 => "UNAVAILABLE",
+        _ => "UNKNOWN",
+    }
+}
+
+/// An error envelope without `errors[]` (some Google front ends answer so): only `code`,
+/// `message` and `status`.
+fn bare_error(code: u16, status: &str, message: &str) -> Response {
+    let body = json!({ "error": { "code": code, "message": message, "status": status } });
+    let code = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     (code, [(header::CONTENT_TYPE, "application/json; charset=UTF-8")], body.to_string()).into_response()
 }
 
@@ -93,19 +121,24 @@ async fn dispatch(
         let now = std::time::Instant::now();
         s.quota.as_mut().is_some_and(|q| !q.admit(now))
     };
+    let scoped = signing_in || route == "unknown" || {
+        let token = bearer(&headers).unwrap_or_default();
+        oauth::token_allows(&lock(&state), &token, route)
+    };
     let response = match (&fault, signing_in || authorized(&state, &headers)) {
         (_, false) if route != "unknown" => {
             drive_error(401, "authError", "Invalid Credentials", Some(("header", "Authorization")))
         }
-        _ if over_quota => drive_error(
-            403,
-            "userRateLimitExceeded",
-            "User Rate Limit Exceeded. Rate of requests for user exceed configured project quota.",
-            None,
-        ),
+        _ if !scoped => {
+            drive_error(403, "insufficientPermissions", "Request had insufficient authentication scopes.", None)
+        }
+        _ if over_quota => quota_answer(&state),
         (Some(Fault { action: FaultAction::Raw { code, body, content_type }, .. }), _) => {
             let code = StatusCode::from_u16(*code).unwrap_or(StatusCode::BAD_GATEWAY);
             (code, [(header::CONTENT_TYPE, content_type.clone())], body.clone()).into_response()
+        }
+        (Some(Fault { action: FaultAction::StatusWithoutErrors { code, status, message }, .. }), _) => {
+            bare_error(*code, status, message)
         }
         (Some(Fault { action: FaultAction::Status { code, reason, message, retry_after }, .. }), _) => {
             let mut r = drive_error(*code, reason, message, None);
@@ -146,17 +179,42 @@ async fn dispatch(
     response
 }
 
+/// How Google refuses a request over the quota: 403 `userRateLimitExceeded` (Drive's
+/// documented answer), or 429 `rateLimitExceeded` with a `Retry-After`.
+fn quota_answer(state: &Shared) -> Response {
+    let answer = lock(state).quota.as_ref().map(|q| q.answer.clone()).unwrap_or_default();
+    match answer {
+        super::QuotaAnswer::Forbidden => drive_error(
+            403,
+            "userRateLimitExceeded",
+            "User Rate Limit Exceeded. Rate of requests for user exceed configured project quota.",
+            None,
+        ),
+        super::QuotaAnswer::TooManyRequests { retry_after } => {
+            let mut r = drive_error(429, "rateLimitExceeded", "Rate Limit Exceeded", None);
+            if let Ok(v) = retry_after.to_string().parse() {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
+    }
+}
+
 fn param<'a>(query: &'a [(String, String)], name: &str) -> Option<&'a str> {
     query.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
 }
 
+fn bearer(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string)
+}
+
 fn authorized(state: &Shared, headers: &HeaderMap) -> bool {
-    let Some(token) =
-        headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "))
-    else {
-        return false;
-    };
-    lock(state).tokens.iter().any(|t| t == token)
+    let Some(token) = bearer(headers) else { return false };
+    lock(state).tokens.contains(&token)
 }
 
 fn take_fault(state: &Shared, route: &str, file_id: Option<&str>) -> Option<Fault> {
@@ -173,15 +231,18 @@ fn take_fault(state: &Shared, route: &str, file_id: Option<&str>) -> Option<Faul
     Some(fault)
 }
 
-fn mask(query: &[(String, String)], default: &str) -> Result<fields::Mask, Box<Response>> {
-    fields::parse(param(query, "fields").unwrap_or(default)).map_err(|e| {
+fn mask(query: &[(String, String)], default: &str, schema: fields::Schema) -> Result<fields::Mask, Box<Response>> {
+    let invalid = |what: String| {
         Box::new(drive_error(
             400,
             "invalidParameter",
-            &format!("Invalid field selection: {e}"),
+            &format!("Invalid field selection {what}"),
             Some(("parameter", "fields")),
         ))
-    })
+    };
+    let mask = fields::parse(param(query, "fields").unwrap_or(default)).map_err(invalid)?;
+    mask.validate(schema).map_err(invalid)?;
+    Ok(mask)
 }
 
 fn json_response(value: Value) -> Response {
@@ -189,7 +250,7 @@ fn json_response(value: Value) -> Response {
 }
 
 fn about(state: &Shared, query: &[(String, String)]) -> Response {
-    let mask = match mask(query, "kind") {
+    let mask = match mask(query, "kind", fields::ABOUT) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -225,7 +286,7 @@ fn start_page_token(state: &Shared) -> Response {
 
 /// `changes.list`: the current state of each item changed after the token, oldest first.
 fn changes(state: &Shared, query: &[(String, String)]) -> Response {
-    let mask = match mask(query, "kind,nextPageToken,newStartPageToken,changes") {
+    let mask = match mask(query, "kind,nextPageToken,newStartPageToken,changes", fields::CHANGE_LIST) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -245,14 +306,24 @@ fn changes(state: &Shared, query: &[(String, String)]) -> Response {
     let mut list = Vec::new();
     let mut last_seq = token;
     let mut seen = std::collections::HashSet::new();
-    for (seq, id) in s.store.changes.iter().filter(|(seq, _)| *seq > token) {
+    for (seq, what) in s.store.changes.iter().filter(|(seq, _)| *seq > token) {
         if list.len() >= page_size {
             break;
         }
         last_seq = *seq;
-        if !seen.insert(id.clone()) {
+        if !seen.insert(what.clone()) {
             continue;
         }
+        let id = match what {
+            ChangeRef::File(id) => id,
+            ChangeRef::Drive(drive_id) => {
+                // Drive changes come only to clients that say they support shared drives.
+                if scope.admits_drives() {
+                    list.push(drive_change(&s, drive_id));
+                }
+                continue;
+            }
+        };
         let time = s.store.files.get(id).map(|f| f.modified_time.clone()).unwrap_or_default();
         if s.store.files.get(id).is_some_and(|f| !scope.admits(f)) {
             continue;
@@ -277,8 +348,19 @@ fn changes(state: &Shared, query: &[(String, String)]) -> Response {
     json_response(mask.apply(&body))
 }
 
+/// A `changeType: drive` entry (Drive v3 `changes` resource): `driveId` and `drive`, no file.
+fn drive_change(s: &State, drive_id: &str) -> Value {
+    match s.store.files.get(drive_id).filter(|root| !root.hidden) {
+        Some(root) => json!({
+            "kind": "drive#change", "changeType": "drive", "removed": false, "driveId": drive_id,
+            "time": root.modified_time, "drive": { "kind": "drive#drive", "id": drive_id, "name": root.name },
+        }),
+        None => json!({ "kind": "drive#change", "changeType": "drive", "removed": true, "driveId": drive_id }),
+    }
+}
+
 fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
-    let mask = match mask(query, "kind,id,name,mimeType,resourceKey") {
+    let mask = match mask(query, "kind,id,name,mimeType,resourceKey", fields::FILE) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -293,7 +375,7 @@ fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
 
 /// `drives.list`: the shared drives the user is a member of.
 fn drives(state: &Shared, query: &[(String, String)]) -> Response {
-    let mask = match mask(query, "kind,nextPageToken,drives(kind,id,name)") {
+    let mask = match mask(query, "kind,nextPageToken,drives(kind,id,name)", fields::DRIVE_LIST) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -340,6 +422,10 @@ enum SharedScope<'q> {
 }
 
 impl SharedScope<'_> {
+    fn admits_drives(&self) -> bool {
+        !matches!(self, SharedScope::None)
+    }
+
     fn admits(&self, f: &FileEntry) -> bool {
         match (&f.drive_id, self) {
             (None, SharedScope::One(_)) => false,
@@ -352,7 +438,11 @@ impl SharedScope<'_> {
 }
 
 fn list(state: &Shared, query: &[(String, String)], fault: Option<FaultAction>) -> Response {
-    let mask = match mask(query, "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)") {
+    let mask = match mask(
+        query,
+        "kind,nextPageToken,incompleteSearch,files(kind,id,name,mimeType,resourceKey)",
+        fields::FILE_LIST,
+    ) {
         Ok(m) => m,
         Err(r) => return *r,
     };
@@ -406,8 +496,18 @@ fn list(state: &Shared, query: &[(String, String)], fault: Option<FaultAction>) 
         .filter(|f| honoured_parents.as_ref().is_none_or(|keep| f.parents.iter().any(|p| keep.contains(&p.as_str()))))
         .collect();
     matching.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+    // Drive documents that an `allDrives` search may not search every drive: it says so with
+    // `incompleteSearch` and some results are missing.
+    let incomplete = s.incomplete_all_drives && param(query, "corpora") == Some("allDrives");
+    if incomplete {
+        let mut keep = false;
+        matching.retain(|_| {
+            keep = !keep;
+            keep
+        });
+    }
     let page: Vec<Value> = matching.iter().skip(offset).take(page_size).map(|f| f.to_json(&s.base_url)).collect();
-    let mut body = json!({ "kind": "drive#fileList", "incompleteSearch": false, "files": page });
+    let mut body = json!({ "kind": "drive#fileList", "incompleteSearch": incomplete, "files": page });
     if offset + page_size < matching.len() {
         body["nextPageToken"] = json!(encode_token(offset + page_size, q));
     }

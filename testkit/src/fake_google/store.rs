@@ -170,11 +170,19 @@ fn default_kind() -> String {
     "file".into()
 }
 
+/// What one entry of the change log is about: a file, or a shared drive (Drive v3's
+/// `changeType` `file` and `drive`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ChangeRef {
+    File(String),
+    Drive(String),
+}
+
 #[derive(Debug, Default)]
 pub struct Store {
     pub files: BTreeMap<String, FileEntry>,
-    /// Append-only change log: (sequence, file ID).
-    pub changes: Vec<(u64, String)>,
+    /// Append-only change log: (sequence, what changed).
+    pub changes: Vec<(u64, ChangeRef)>,
     next_seq: u64,
     clock: i64,
 }
@@ -342,7 +350,14 @@ impl Store {
 
     fn log_change(&mut self, id: &str) {
         self.next_seq += 1;
-        self.changes.push((self.next_seq, id.to_string()));
+        self.changes.push((self.next_seq, ChangeRef::File(id.to_string())));
+    }
+
+    /// A shared drive was joined, renamed or left: one `drive` change, no file changes
+    /// (Drive's changes feed reports the drive itself).
+    fn log_drive_change(&mut self, drive_id: &str) {
+        self.next_seq += 1;
+        self.changes.push((self.next_seq, ChangeRef::Drive(drive_id.to_string())));
     }
 
     fn touch(&mut self, id: &str) {
@@ -370,7 +385,29 @@ impl Store {
         let mut root = self.entry(id.clone(), name.into(), FOLDER.into(), Vec::new());
         root.drive_id = Some(id.clone());
         self.files.insert(id.clone(), root);
+        self.log_drive_change(&id);
         id
+    }
+
+    /// Renames a shared drive (its root folder takes the new name).
+    pub fn rename_shared_drive(&mut self, drive_id: &str, name: &str) -> bool {
+        let Some(root) = self.files.get_mut(drive_id) else { return false };
+        root.name = name.into();
+        self.log_drive_change(drive_id);
+        true
+    }
+
+    /// The user leaves (or is removed from) a shared drive: it and everything in it vanish
+    /// for them, and the feed reports the drive as removed.
+    pub fn leave_shared_drive(&mut self, drive_id: &str) -> bool {
+        if !self.files.contains_key(drive_id) {
+            return false;
+        }
+        for f in self.files.values_mut().filter(|f| f.drive_id.as_deref() == Some(drive_id)) {
+            f.hidden = true;
+        }
+        self.log_drive_change(drive_id);
+        true
     }
 
     /// Adds a folder under a folder (in the parent's drive); returns its ID.
