@@ -2,8 +2,8 @@
 
 use std::process::ExitCode;
 
-use fanout_core::db::{FileQuery, SyncStatus};
 use fanout_core::Engine;
+use fanout_core::{FileQuery, SyncStatus};
 use serde_json::json;
 
 use crate::{DestinationsAction, DestinationsArgs, FilesArgs, PolicyCommand, StatusFilter, VerifyAgainst};

@@ -13,9 +13,9 @@ use std::sync::Arc;
 
 use clap::{Args, Parser, Subcommand};
 use fanout_core::config::Config;
-use fanout_core::engine::{default_config_path, default_data_dir};
 use fanout_core::secrets::LayeredSecrets;
 use fanout_core::Engine;
+use fanout_core::{default_config_path, default_data_dir};
 
 #[derive(Parser)]
 #[command(name = "fanout", version, about = "Back up Google Drive folders to several clouds at once")]
@@ -210,7 +210,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
     let config = load_config(cli.config.as_ref())?;
     let data_dir = cli.data_dir.unwrap_or_else(default_data_dir);
-    let secrets = Arc::new(LayeredSecrets::keychain_then_env());
+    let secrets = Arc::new(LayeredSecrets::keychain_then_env(&config));
     let engine = Engine::open(config, &data_dir, secrets).await?;
     let code = match cli.command {
         Command::Destinations(args) => commands::destinations(&engine, args).await?,

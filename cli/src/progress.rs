@@ -3,8 +3,8 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use fanout_core::sync::{SyncEvent, SyncOptions, SyncSummary};
 use fanout_core::Engine;
+use fanout_core::{SyncEvent, SyncOptions, SyncSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
 
@@ -47,7 +47,7 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
 pub async fn run_with_progress(
     engine: &Engine,
     quiet: bool,
-    plan: Option<fanout_core::sync::SyncPlan>,
+    plan: Option<fanout_core::SyncPlan>,
 ) -> anyhow::Result<SyncSummary> {
     let cancel = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
@@ -82,8 +82,11 @@ pub async fn run_with_progress(
                     }
                     SyncEvent::Progress(p) => {
                         bar.set_position(p.files_done);
-                        let per_dest: Vec<String> =
-                            p.destinations.iter().map(|(k, d)| format!("{k} {}/{}", d.synced, d.pairs_total)).collect();
+                        let per_dest: Vec<String> = p
+                            .destinations
+                            .iter()
+                            .map(|(k, d)| format!("{k} {}/{}", d.transferred, d.pairs_total))
+                            .collect();
                         bar.set_prefix(format!(
                             "{} downloaded  {}",
                             human_bytes(p.bytes_downloaded),

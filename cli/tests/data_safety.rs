@@ -119,3 +119,33 @@ async fn verify_against_drive_finds_what_is_missing_whatever_the_ledger_says() {
     assert!(objects.contains_key("google-drive/Projects/p-001.txt"));
     assert_eq!(objects.get("google-drive/Projects/unsynced.txt").map(Vec::as_slice), Some(&b"new"[..]));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_printed_by_fanout_plan_is_exactly_what_sync_plan_copies() {
+    let (_tree, sandbox) = sandbox().await;
+    let printed = sandbox.fanout_ok(&["plan", "--json"]).await;
+    let plan: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    let listed: Vec<String> =
+        plan["files"].as_array().unwrap().iter().map(|f| f["remote_path"].as_str().unwrap().to_string()).collect();
+    assert_eq!(listed.len(), 4);
+    let plan_file = sandbox.dir.path().join("plan.json");
+    std::fs::write(&plan_file, &printed).unwrap();
+
+    // Drive changes after the plan was printed: the printed plan does not include it.
+    let projects = sandbox.drive.id_of("Projects").unwrap();
+    sandbox.drive.mutate(|store| store.add_file(&projects, "later.txt", Bytes::from_static(b"later")));
+    let out = sandbox.fanout(&["sync", "--json", "--plan", plan_file.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    for key in ["aws_s3", "local"] {
+        let mut stored: Vec<String> = sandbox.objects(key).into_keys().collect();
+        stored.sort();
+        let mut expected = listed.clone();
+        expected.sort();
+        assert_eq!(stored, expected, "{key} holds exactly the planned files");
+    }
+    let garbage = sandbox.dir.path().join("garbage.json");
+    std::fs::write(&garbage, "{not a plan").unwrap();
+    let out = sandbox.fanout(&["sync", "--plan", garbage.to_str().unwrap()]).await;
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a plan printed by `fanout plan --json`"));
+}

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::storage::providers::{self, Location, Provider};
+use crate::storage::providers::{self, Location, Provider, Setting};
 
 /// The configuration Fanout starts from when the user has written none.
 pub const DEFAULT_CONFIG_YAML: &str = include_str!("../../config.yaml");
@@ -150,6 +150,17 @@ pub struct DestinationConfig {
     /// Objects from this size on are uploaded in parts (bucket providers; rclone's default,
     /// 200 MiB, when not set).
     pub multipart_from: Option<u64>,
+}
+
+impl DestinationConfig {
+    /// The value of a setting a provider may pass on to rclone.
+    pub fn setting(&self, setting: Setting) -> Option<&str> {
+        match setting {
+            Setting::Region => self.region.as_deref(),
+            Setting::Endpoint => self.endpoint.as_deref(),
+            Setting::StorageClass => self.storage_class.as_deref(),
+        }
+    }
 }
 
 impl DestinationConfig {
@@ -303,11 +314,11 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
             "has a bad name: use lowercase letters, digits and underscores (e.g. office_nas)",
         ));
     }
-    // The three well-known keys imply their type; any other key must say what it is.
-    let type_name = match (d.type_name.as_deref(), key) {
+    // A key that is a type's name implies that type; any other key must say what it is.
+    let type_name = match (d.type_name.as_deref(), providers::by_type(key)) {
         (Some(t), _) => t.to_string(),
-        (None, "aws_s3" | "backblaze_b2" | "scaleway" | "local") => key.to_string(),
-        (None, _) => {
+        (None, Some(implied)) => implied.type_name.to_string(),
+        (None, None) => {
             return Err(invalid(
                 field("type"),
                 format!("is missing; use one of {}", providers::type_names().join(", ")),

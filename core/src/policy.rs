@@ -1,6 +1,6 @@
 //! Folder policies: which Drive folders go to which destinations.
 //!
-//! The rules (design §3): a policy names a Drive folder by ID; the deepest folder with a
+//! The rules: a policy names a Drive folder by ID; the deepest folder with a
 //! policy decides for a file; a non-recursive policy covers only its direct children; a
 //! disabled policy excludes its whole subtree; a file no policy covers goes nowhere.
 
@@ -29,8 +29,9 @@ pub enum Decision {
     Skip(String),
 }
 
-/// Decides for a file given its ancestors, nearest first (`[parent, grandparent, ...]`).
-pub fn decide(ancestors: &[&str], policies: &HashMap<String, FolderPolicy>) -> Decision {
+/// The one policy decision (the original design's name for it): where a file goes, given its
+/// folders nearest first (`[parent, grandparent, ...]`, as `drive::tree::ancestors` walks them).
+pub fn get_destinations_for_file(ancestors: &[&str], policies: &HashMap<String, FolderPolicy>) -> Decision {
     for (depth, folder_id) in ancestors.iter().enumerate() {
         let Some(policy) = policies.get(*folder_id) else {
             continue;
@@ -119,30 +120,37 @@ mod tests {
     fn the_deepest_policy_decides() {
         let p =
             policies(vec![policy("projects", &["aws_s3", "b2"], true, true), policy("photos", &["b2"], true, true)]);
-        assert_eq!(dests(&decide(&["photos", "projects", "root"], &p)), vec!["b2"]);
-        assert_eq!(dests(&decide(&["deep", "photos", "projects"], &p)), vec!["b2"]);
-        assert_eq!(dests(&decide(&["docs", "projects"], &p)), vec!["aws_s3", "b2"]);
+        assert_eq!(dests(&get_destinations_for_file(&["photos", "projects", "root"], &p)), vec!["b2"]);
+        assert_eq!(dests(&get_destinations_for_file(&["deep", "photos", "projects"], &p)), vec!["b2"]);
+        assert_eq!(dests(&get_destinations_for_file(&["docs", "projects"], &p)), vec!["aws_s3", "b2"]);
     }
 
     #[test]
     fn a_disabled_policy_excludes_its_subtree() {
         let p =
             policies(vec![policy("projects", &["aws_s3"], true, true), policy("private", &["aws_s3"], true, false)]);
-        assert!(matches!(decide(&["sub", "private", "projects"], &p), Decision::Skip(r) if r.contains("disabled")));
-        assert!(matches!(decide(&["private", "projects"], &p), Decision::Skip(_)));
+        assert!(
+            matches!(get_destinations_for_file(&["sub", "private", "projects"], &p), Decision::Skip(r) if r.contains("disabled"))
+        );
+        assert!(matches!(get_destinations_for_file(&["private", "projects"], &p), Decision::Skip(_)));
     }
 
     #[test]
     fn a_non_recursive_policy_covers_direct_children_only() {
         let p = policies(vec![policy("inbox", &["local"], false, true)]);
-        assert_eq!(dests(&decide(&["inbox"], &p)), vec!["local"]);
-        assert!(matches!(decide(&["sub", "inbox"], &p), Decision::Skip(r) if r.contains("not recursive")));
+        assert_eq!(dests(&get_destinations_for_file(&["inbox"], &p)), vec!["local"]);
+        assert!(
+            matches!(get_destinations_for_file(&["sub", "inbox"], &p), Decision::Skip(r) if r.contains("not recursive"))
+        );
     }
 
     #[test]
     fn a_file_outside_every_policy_is_skipped_with_a_reason() {
         let p = policies(vec![policy("projects", &["aws_s3"], true, true)]);
-        assert_eq!(decide(&["elsewhere", "root"], &p), Decision::Skip("not covered by any folder policy".into()));
+        assert_eq!(
+            get_destinations_for_file(&["elsewhere", "root"], &p),
+            Decision::Skip("not covered by any folder policy".into())
+        );
     }
 
     #[test]

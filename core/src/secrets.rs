@@ -7,6 +7,8 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::storage::providers::SecretField;
+
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
     #[error(
@@ -89,34 +91,43 @@ impl SecretStore for KeychainSecrets {
 
 /// Secrets from the process environment.
 ///
-/// `FANOUT_<OWNER>_<FIELD>` works for everything; the well-known destinations also accept the
-/// variables their providers' own tools use (`AWS_ACCESS_KEY_ID`, `B2_APPLICATION_KEY`, ...).
+/// `FANOUT_<OWNER>_<FIELD>` works for everything; a destination also accepts the variables its
+/// provider's own tools use for that key (`AWS_ACCESS_KEY_ID` for any AWS S3 destination,
+/// `B2_APPLICATION_KEY` for any Backblaze B2 one, ...), as the provider table lists them.
 #[derive(Debug, Default, Clone)]
-pub struct EnvSecrets;
+pub struct EnvSecrets {
+    /// (owner, field) → the provider's own variable names for it.
+    aliases: HashMap<(String, String), &'static [&'static str]>,
+}
 
 impl EnvSecrets {
-    /// Every environment variable name that may hold this secret, most specific first.
-    pub fn variable_names(owner: &str, field: &str) -> Vec<String> {
-        let mut names = vec![format!("FANOUT_{}_{}", owner.to_uppercase(), field.to_uppercase())];
-        let conventional = match (owner, field) {
-            ("aws_s3", "access_key_id") => Some("AWS_ACCESS_KEY_ID"),
-            ("aws_s3", "secret_access_key") => Some("AWS_SECRET_ACCESS_KEY"),
-            ("backblaze_b2", "access_key_id") => Some("B2_APPLICATION_KEY_ID"),
-            ("backblaze_b2", "secret_access_key") => Some("B2_APPLICATION_KEY"),
-            ("scaleway", "access_key_id") => Some("SCW_ACCESS_KEY"),
-            ("scaleway", "secret_access_key") => Some("SCW_SECRET_KEY"),
-            _ => None,
-        };
-        names.extend(conventional.map(str::to_string));
+    /// The variables for the configured destinations' keys.
+    pub fn for_config(config: &crate::config::Config) -> Self {
+        let aliases = config
+            .destinations
+            .iter()
+            .flat_map(|d| d.provider.secrets.iter().map(|s| ((d.key.clone(), s.field.to_string()), s.env_aliases)))
+            .collect();
+        Self { aliases }
+    }
+
+    /// Every environment variable name that may hold `owner`'s `secret`, most specific first.
+    pub fn variable_names(owner: &str, secret: &SecretField) -> Vec<String> {
+        let mut names = vec![generic_name(owner, secret.field)];
+        names.extend(secret.env_aliases.iter().map(|a| a.to_string()));
         names
     }
 }
 
+fn generic_name(owner: &str, field: &str) -> String {
+    format!("FANOUT_{}_{}", owner.to_uppercase(), field.to_uppercase())
+}
+
 impl SecretStore for EnvSecrets {
     fn get(&self, owner: &str, field: &str) -> Result<Option<String>, SecretError> {
-        Ok(Self::variable_names(owner, field)
-            .into_iter()
-            .find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty())))
+        let aliases = self.aliases.get(&(owner.to_string(), field.to_string())).copied().unwrap_or_default();
+        let names = std::iter::once(generic_name(owner, field)).chain(aliases.iter().map(|a| a.to_string()));
+        Ok(names.into_iter().find_map(|name| std::env::var(name).ok().filter(|v| !v.is_empty())))
     }
 }
 
@@ -174,8 +185,8 @@ pub struct LayeredSecrets(pub Vec<Box<dyn SecretStore>>);
 
 impl LayeredSecrets {
     /// The desktop and CLI default: the OS keychain, then the environment.
-    pub fn keychain_then_env() -> Self {
-        Self(vec![Box::new(KeychainSecrets::from_env()), Box::new(EnvSecrets)])
+    pub fn keychain_then_env(config: &crate::config::Config) -> Self {
+        Self(vec![Box::new(KeychainSecrets::from_env()), Box::new(EnvSecrets::for_config(config))])
     }
 }
 
@@ -213,12 +224,26 @@ mod tests {
     use super::*;
 
     #[test]
-    fn seed_variables_are_accepted_for_the_well_known_destinations() {
+    fn a_providers_own_variables_are_read_for_every_destination_of_its_type() {
+        let config = crate::config::Config::parse(
+            "destinations:\n  office_s3:\n    type: aws_s3\n    bucket: b\n  nas:\n    type: s3_compatible\n    endpoint: http://x\n  backblaze_b2:\n    bucket: c\n",
+            "t",
+        )
+        .unwrap();
+        let b2 = config.destination("backblaze_b2").unwrap().provider.secrets[1];
         assert_eq!(
-            EnvSecrets::variable_names("backblaze_b2", "secret_access_key"),
+            EnvSecrets::variable_names("backblaze_b2", &b2),
             vec!["FANOUT_BACKBLAZE_B2_SECRET_ACCESS_KEY", "B2_APPLICATION_KEY"]
         );
-        assert_eq!(EnvSecrets::variable_names("office_nas", "access_key_id"), vec!["FANOUT_OFFICE_NAS_ACCESS_KEY_ID"]);
+        let office = config.destination("office_s3").unwrap().provider.secrets[0];
+        assert_eq!(
+            EnvSecrets::variable_names("office_s3", &office),
+            vec!["FANOUT_OFFICE_S3_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID"]
+        );
+        let nas = config.destination("nas").unwrap().provider.secrets[0];
+        assert_eq!(EnvSecrets::variable_names("nas", &nas), vec!["FANOUT_NAS_ACCESS_KEY_ID"]);
+        let env = EnvSecrets::for_config(&config);
+        assert_eq!(env.aliases[&("office_s3".to_string(), "access_key_id".to_string())], ["AWS_ACCESS_KEY_ID"]);
     }
 
     #[test]

@@ -34,8 +34,9 @@ async fn a_killed_rclone_daemon_is_noticed_and_restarted() {
     assert_ne!(first, second);
 
     storage.upload_to("local", staging.path(), &["a.txt".into()], "g", &cancel).await.unwrap();
-    let object = storage.check_file_exists("local", "a.txt").await.unwrap().unwrap();
-    assert_eq!(object.size, 5);
+    let listed = storage.list_objects("local", "").await.unwrap();
+    assert_eq!(listed["a.txt"].size, 5);
+    assert_eq!(std::fs::read(s.backup.join("a.txt")).unwrap(), b"hello");
     storage.shutdown().await;
 }
 

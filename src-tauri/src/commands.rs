@@ -1,9 +1,9 @@
 //! The window's commands (docs/desktop-api.md): each delegates to the engine in a few lines.
 
-use fanout_core::db::{DestinationStats, FilePage, FileQuery, RunRecord};
-use fanout_core::engine::{DriveFolder, GoogleStatus, SecretStatus};
-use fanout_core::policy::FolderPolicy;
-use fanout_core::storage::DestinationInfo;
+use fanout_core::DestinationInfo;
+use fanout_core::FolderPolicy;
+use fanout_core::{DestinationStats, FilePage, FileQuery, RunRecord};
+use fanout_core::{DriveFolder, GoogleStatus, SecretStatus};
 use serde::Serialize;
 use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;

@@ -16,9 +16,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use fanout_core::config::Config;
-use fanout_core::engine::{default_config_path, default_data_dir};
-use fanout_core::secrets::{LayeredSecrets, MemorySecrets, SecretStore};
+use fanout_core::secrets::{LayeredSecrets, SecretStore};
 use fanout_core::Engine;
+use fanout_core::{default_config_path, default_data_dir};
 use serde_json::Value;
 use tauri::{Emitter, Manager, Runtime};
 
@@ -99,27 +99,18 @@ fn data_dir_for(options: &Options) -> PathBuf {
 /// Opens the engine the options ask for: the demo profile, or the user's config and keychain.
 pub async fn open_engine(
     options: &Options,
-) -> anyhow::Result<(Engine, Option<PathBuf>, Option<fanout_testkit::demo::DemoServers>)> {
+) -> anyhow::Result<(Engine, Option<PathBuf>, Option<fanout_demo::DemoServers>)> {
     if options.demo {
         let data_dir = data_dir_for(options);
         std::fs::create_dir_all(&data_dir)?;
-        let rclone = fanout_core::rclone::locate_binary(None).context("the bundled rclone was not found")?;
-        let servers = fanout_testkit::demo::start(&rclone, &data_dir).await?;
-        let config = Config::parse(&servers.config_yaml(), "demo profile")?;
-        let secrets: MemorySecrets = servers.secrets().into_iter().collect();
-        let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
-        if engine.policies().await?.is_empty() {
-            for (folder, destinations) in fanout_testkit::demo::STARTER_POLICIES.iter().take(1) {
-                let destinations: Vec<String> = destinations.iter().map(|d| d.to_string()).collect();
-                engine.add_policy(folder, &destinations, true).await?;
-            }
-        }
-        return Ok((engine, None, Some(servers)));
+        // The window starts with one folder set up; adding the other is part of the tour.
+        let demo = fanout_demo::DemoProfile::start(&data_dir, &fanout_demo::STARTER_POLICIES[..1]).await?;
+        return Ok((demo.engine, None, Some(demo.servers)));
     }
     let config_path = options.config.clone().unwrap_or_else(default_config_path);
     let config = if config_path.is_file() { Config::load(&config_path)? } else { Config::default_config()? };
     let data_dir = data_dir_for(options);
-    let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets::keychain_then_env());
+    let secrets: Arc<dyn SecretStore> = Arc::new(LayeredSecrets::keychain_then_env(&config));
     Ok((Engine::open(config, &data_dir, secrets).await?, Some(config_path), None))
 }
 
@@ -132,7 +123,7 @@ fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>, runner: &SyncRunner) {
         RunNews::Progress(p) => tray::set_status(&handle, &format!("syncing {} of {}", p.files_done, p.files_total)),
         RunNews::Finished(end) => {
             tray::set_status(&handle, &format!("last sync {}", end.status));
-            if end.status == "partial" || end.status == "failed" {
+            if end.status.had_trouble() {
                 use tauri_plugin_notification::NotificationExt;
                 let body = end.first_problem().unwrap_or("Some files could not be copied; open Fanout to see which.");
                 let _ = handle.notification().builder().title("Fanout: sync had failures").body(body).show();

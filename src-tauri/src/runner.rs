@@ -4,9 +4,9 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fanout_core::db::RunRecord;
-use fanout_core::sync::{ProgressSnapshot, SyncEvent, SyncOptions, SyncSummary};
 use fanout_core::Engine;
+use fanout_core::{ProgressSnapshot, SyncEvent, SyncOptions, SyncSummary};
+use fanout_core::{RunRecord, RunStatus};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
@@ -31,7 +31,7 @@ pub enum RunNews {
 
 #[derive(Debug, Clone)]
 pub struct RunEnd {
-    pub status: String,
+    pub status: RunStatus,
     /// The run's result, when it got as far as having one.
     pub summary: Option<SyncSummary>,
     /// Why the run could not finish, when it could not.
@@ -137,9 +137,9 @@ impl SyncRunner {
                 *c = Current::default();
             }
             let end = match result {
-                Ok(summary) => RunEnd { status: summary.status.clone(), summary: Some(summary), error: None },
+                Ok(summary) => RunEnd { status: summary.status, summary: Some(summary), error: None },
                 Err(error) => {
-                    RunEnd { status: "failed".into(), summary: None, error: Some(CommandError::from(error).message) }
+                    RunEnd { status: RunStatus::Failed, summary: None, error: Some(CommandError::from(error).message) }
                 }
             };
             let finished = match &end.summary {

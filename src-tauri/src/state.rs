@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use fanout_core::Engine;
-use fanout_testkit::demo::DemoServers;
+use fanout_demo::DemoServers;
 use serde::Serialize;
 
 use crate::runner::{Emit, SyncRunner};

@@ -187,7 +187,7 @@ fn the_shell_learns_how_a_run_ended_from_the_run_itself_never_from_window_events
         let seen = seen.clone();
         d.app.state::<AppState>().runner.watch(move |news| {
             if let fanout_desktop::runner::RunNews::Finished(end) = news {
-                seen.lock().unwrap().push((end.status.clone(), end.first_problem().map(str::to_string)));
+                seen.lock().unwrap().push((end.status, end.first_problem().map(str::to_string)));
             }
         });
     }
@@ -203,5 +203,5 @@ fn the_shell_learns_how_a_run_ended_from_the_run_itself_never_from_window_events
     while seen.lock().unwrap().is_empty() && std::time::Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(*seen.lock().unwrap(), vec![("succeeded".to_string(), None)]);
+    assert_eq!(*seen.lock().unwrap(), vec![(fanout_core::db::RunStatus::Succeeded, None)]);
 }

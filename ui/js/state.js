@@ -76,8 +76,6 @@ export function syncReducer(state = initialSyncState, action = {}) {
       return { ...state, phase: 'running', progress: payload };
     case 'finished':
       return { ...state, phase: 'finished', result: { status: payload.status, summary: payload.summary || null, error: payload.error || null } };
-    case 'paused':
-      return { ...state, paused: !!payload.paused };
     default:
       return state;
   }
@@ -97,11 +95,11 @@ export function progressView(state) {
   const bytes = bar(p ? p.bytes_downloaded : 0, p ? p.bytes_total : 0, finished);
   const perDestination = Object.entries((p && p.destinations) || {})
     .map(([key, d]) => {
-      const done = (d.synced || 0) + (d.failed || 0) + (d.pending || 0);
+      const done = (d.transferred || 0) + (d.failed || 0) + (d.pending || 0);
       return {
         key,
         total: d.pairs_total || 0,
-        synced: d.synced || 0,
+        transferred: d.transferred || 0,
         failed: d.failed || 0,
         pending: d.pending || 0,
         bytesUploaded: d.bytes_uploaded || 0,

@@ -23,8 +23,8 @@ const progress = (over = {}) => ({
   bytes_total: 4000,
   bytes_downloaded: 1000,
   destinations: {
-    local: { pairs_total: 40, synced: 9, failed: 1, pending: 0, bytes_uploaded: 900 },
-    aws_s3: { pairs_total: 40, synced: 4, failed: 0, pending: 0, bytes_uploaded: 400 },
+    local: { pairs_total: 40, transferred: 9, failed: 1, pending: 0, bytes_uploaded: 900 },
+    aws_s3: { pairs_total: 40, transferred: 4, failed: 0, pending: 0, bytes_uploaded: 400 },
   },
   ...over,
 });

@@ -12,7 +12,8 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
-use fanout_core::db::{Database, FileQuery, SyncStatus};
+use fanout_core::db::Database;
+use fanout_core::{FileQuery, SyncStatus};
 use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
 use fanout_testkit::s3::S3Server;
 use serde_json::{json, Value};

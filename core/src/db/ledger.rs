@@ -151,11 +151,6 @@ fn pair_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PairRecord, DbError> {
 }
 
 impl Database {
-    /// Records one pair's result (the seed's `update_file_destination_status`).
-    pub async fn update_file_destination_status(&self, file_id: &str, update: &PairUpdate) -> Result<(), DbError> {
-        self.record_file_results(file_id, std::slice::from_ref(update)).await
-    }
-
     /// Records every destination's result for one file in one transaction.
     ///
     /// A `synced` result replaces what the row knows of the copy; a `failed` or `pending`
@@ -240,7 +235,7 @@ impl Database {
         Ok(())
     }
 
-    /// Every destination's row for one file (the seed's `get_file_destinations`).
+    /// Every destination's row for one file (the original design's `get_file_destinations`).
     pub async fn get_file_destinations(&self, file_id: &str) -> Result<Vec<PairRecord>, DbError> {
         let rows = sqlx::query("SELECT * FROM file_destinations WHERE file_id = ? ORDER BY destination")
             .bind(file_id)
@@ -451,8 +446,8 @@ mod tests {
         let (_dir, db) = temp_db().await;
         db.save_listing(&[file("a", "P/a.txt")], &[]).await.unwrap();
         db.record_file_results("a", &[update("s3", SyncStatus::Synced)]).await.unwrap();
-        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed)).await.unwrap();
-        db.update_file_destination_status("a", &update("s3", SyncStatus::Failed)).await.unwrap();
+        db.record_file_results("a", &[update("s3", SyncStatus::Failed)]).await.unwrap();
+        db.record_file_results("a", &[update("s3", SyncStatus::Failed)]).await.unwrap();
         let pairs = db.get_file_destinations("a").await.unwrap();
         assert_eq!(pairs.len(), 1);
         assert_eq!(pairs[0].status, SyncStatus::Failed);

@@ -18,7 +18,7 @@ use sqlx::SqlitePool;
 pub use files::{FileRecord, FileUpsert};
 pub use intents::UploadIntent;
 pub use ledger::{DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus};
-pub use runs::{RunCounts, RunRecord};
+pub use runs::{RunCounts, RunRecord, RunStatus};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -1,11 +1,9 @@
-//! The seed's folder-policy operations over `sync_folders`.
-
-use std::collections::HashMap;
+//! Folder policies in `sync_folders` (the original design's table name).
 
 use sqlx::Row;
 
 use super::{now, Database, DbError};
-use crate::policy::{decide, Decision, FolderPolicy};
+use crate::policy::FolderPolicy;
 
 fn policy_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<FolderPolicy, DbError> {
     let destinations: String = row.try_get("destinations")?;
@@ -109,31 +107,6 @@ impl Database {
             .execute(&self.pool)
             .await?;
         Ok(())
-    }
-
-    /// Which destinations a known file goes to, following its parents in the files table.
-    pub async fn get_destinations_for_file(&self, file_id: &str) -> Result<Decision, DbError> {
-        let policies: HashMap<String, FolderPolicy> =
-            self.get_all_folder_policies().await?.into_iter().map(|p| (p.folder_id.clone(), p)).collect();
-        let mut ancestors = Vec::new();
-        let mut current: Option<String> = sqlx::query_scalar("SELECT parent_id FROM files WHERE file_id = ?")
-            .bind(file_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .flatten();
-        while let Some(id) = current {
-            if ancestors.contains(&id) || ancestors.len() > 1000 {
-                break; // defensive: a cycle in stored parents must not hang us
-            }
-            current = sqlx::query_scalar("SELECT parent_id FROM files WHERE file_id = ?")
-                .bind(&id)
-                .fetch_optional(&self.pool)
-                .await?
-                .flatten();
-            ancestors.push(id);
-        }
-        let refs: Vec<&str> = ancestors.iter().map(String::as_str).collect();
-        Ok(decide(&refs, &policies))
     }
 }
 

@@ -20,6 +20,50 @@ pub struct RunRecord {
     pub error: Option<String>,
 }
 
+/// How a run ended (or that it is still running, or was cut off by a crash).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RunStatus {
+    #[default]
+    Running,
+    Succeeded,
+    Partial,
+    Failed,
+    Cancelled,
+    Interrupted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+            RunStatus::Cancelled => "cancelled",
+            RunStatus::Interrupted => "interrupted",
+        }
+    }
+
+    /// The run ended with something left to do (failed or pending pairs, or an error).
+    pub fn had_trouble(self) -> bool {
+        matches!(self, RunStatus::Partial | RunStatus::Failed)
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Compared with the word the database and the JSON output use.
+impl PartialEq<&str> for RunStatus {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct RunCounts {
     pub files_planned: i64,
@@ -31,18 +75,19 @@ pub struct RunCounts {
 }
 
 impl RunCounts {
-    /// A run's totals from its destinations, each as [synced, failed, pending, bytes uploaded].
-    pub fn total(files_planned: u64, bytes_downloaded: u64, destinations: impl Iterator<Item = [u64; 4]>) -> Self {
+    /// What a run did, from its progress: `pairs_synced` is the pairs it copied and verified,
+    /// `pairs_failed` and `pairs_pending` those it recorded so.
+    pub fn of_run(files_planned: u64, progress: &crate::sync::ProgressSnapshot) -> Self {
         let mut counts = RunCounts {
             files_planned: files_planned as i64,
-            bytes_downloaded: bytes_downloaded as i64,
+            bytes_downloaded: progress.bytes_downloaded as i64,
             ..Default::default()
         };
-        for [synced, failed, pending, uploaded] in destinations {
-            counts.pairs_synced += synced as i64;
-            counts.pairs_failed += failed as i64;
-            counts.pairs_pending += pending as i64;
-            counts.bytes_uploaded += uploaded as i64;
+        for d in progress.destinations.values() {
+            counts.pairs_synced += d.transferred as i64;
+            counts.pairs_failed += d.failed as i64;
+            counts.pairs_pending += d.pending as i64;
+            counts.bytes_uploaded += d.bytes_uploaded as i64;
         }
         counts
     }
@@ -69,7 +114,7 @@ impl Database {
     pub async fn finish_run(
         &self,
         id: i64,
-        status: &str,
+        status: RunStatus,
         counts: &RunCounts,
         error: Option<&str>,
     ) -> Result<(), DbError> {
@@ -78,7 +123,7 @@ impl Database {
                     pairs_pending = ?, bytes_downloaded = ?, bytes_uploaded = ?, error = ? WHERE id = ?",
         )
         .bind(now())
-        .bind(status)
+        .bind(status.as_str())
         .bind(counts.files_planned)
         .bind(counts.pairs_synced)
         .bind(counts.pairs_failed)

@@ -204,19 +204,19 @@ impl Engine {
         Ok((folder_file, path))
     }
 
+    /// A folder's path of names from the top of its drive (My Drive's root itself is "My Drive").
     async fn folder_path(&self, drive: &DriveClient, folder: &DriveFile) -> Result<String, EngineError> {
         let root = drive.root_id().await?;
-        let mut names = vec![folder.name.clone()];
-        let mut parent = folder.parents.first().cloned();
-        while let Some(id) = parent {
-            if id == root || names.len() > 100 {
-                break;
-            }
-            let f = drive.get_file(&id).await?;
-            names.push(f.name.clone());
-            parent = f.parents.first().cloned();
+        if folder.id == root {
+            return Ok(folder.name.clone());
         }
+        let mut items = std::collections::HashMap::from([(folder.id.clone(), folder.clone())]);
+        crate::sync::listing::fetch_missing_ancestors(drive, &mut items, vec![folder.id.clone()], &root).await?;
+        let parent_of = |id: &str| items.get(id).and_then(|f| f.parents.first()).map(String::as_str);
+        let above = crate::drive::tree::ancestors(parent_of(&folder.id), parent_of);
+        let mut names: Vec<&str> = above.iter().map_while(|id| items.get(*id)).map(|f| f.name.as_str()).collect();
         names.reverse();
+        names.push(&folder.name);
         Ok(names.join("/"))
     }
 

@@ -4,6 +4,7 @@
 //! and credentials reach it through its environment (`RCLONE_CONFIG_<REMOTE>_<OPTION>`), so no
 //! secret is ever in a process argument or a plaintext rclone.conf. All rc calls live here.
 
+mod ops;
 mod process;
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use serde_json::{json, Value};
 use tokio::sync::Mutex;
 
+pub use ops::{CopyOptions, ListOptions, ListedFile};
 pub use process::{DaemonProcess, DirectLauncher, LaunchSpec, Launcher, Rclone};
 use tokio_util::sync::CancellationToken;
 

@@ -1,22 +1,20 @@
 //! `StorageManager`: every enabled destination as an rclone remote, and the operations the
 //! sync needs on them (batched and single uploads, listings with hashes, connection tests).
 //!
-//! Results are per destination, with `all_success` and `any_success` as in the original
-//! design notes: one destination failing never affects another.
+//! Every operation is per destination: one destination failing never affects another.
 
 pub mod check;
 pub mod leftovers;
 pub mod providers;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
-use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{Config, DestinationConfig};
-use crate::rclone::{Rclone, RcloneDaemon, RcloneError};
+use crate::rclone::{CopyOptions, ListOptions, Rclone, RcloneDaemon, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
 use providers::{HashKind, Location};
 
@@ -49,6 +47,10 @@ pub struct DestinationInfo {
     /// Whether every secret it needs is available.
     pub configured: bool,
     pub location: String,
+    /// A bucket on a server, or a folder on a disk (what the window calls the location).
+    pub location_kind: Location,
+    /// The keys it needs (none for a local folder), with their labels.
+    pub secret_fields: Vec<providers::SecretField>,
 }
 
 /// What a destination holds at one path.
@@ -57,29 +59,6 @@ pub struct ObjectInfo {
     pub size: i64,
     /// The destination's hash of the object, when it reports one.
     pub hash: Option<String>,
-}
-
-/// One destination's outcome for an upload.
-#[derive(Debug, Clone, Serialize)]
-pub struct DestinationResult {
-    pub success: bool,
-    pub error: Option<String>,
-}
-
-/// Per-destination results of one upload, as the original design returns them.
-#[derive(Debug, Clone, Serialize)]
-pub struct UploadResult {
-    pub destinations: BTreeMap<String, DestinationResult>,
-    pub all_success: bool,
-    pub any_success: bool,
-}
-
-impl UploadResult {
-    pub fn from_results(destinations: BTreeMap<String, DestinationResult>) -> Self {
-        let all_success = !destinations.is_empty() && destinations.values().all(|r| r.success);
-        let any_success = destinations.values().any(|r| r.success);
-        Self { destinations, all_success, any_success }
-    }
 }
 
 struct Destination {
@@ -101,47 +80,34 @@ fn remote_name(key: &str) -> String {
     format!("fanout_{key}")
 }
 
-/// The rclone environment that defines one destination's remote, secrets included.
+/// The rclone environment that defines one destination's remote, secrets included: the
+/// provider's fixed options, then each config setting it passes on, then its keys.
 fn remote_env(dest: &DestinationConfig, secrets: &dyn SecretStore) -> Result<Vec<(String, String)>, StorageError> {
     let prefix = format!("RCLONE_CONFIG_{}_", remote_name(&dest.key).to_uppercase());
     let p = dest.provider;
-    let mut env = vec![(format!("{prefix}TYPE"), p.backend.to_string())];
-    for (option, value) in p.fixed_options {
-        env.push((format!("{prefix}{}", option.to_uppercase()), value.to_string()));
-    }
-    if p.backend == "s3" {
-        if let Some(region) = &dest.region {
-            env.push((format!("{prefix}REGION"), region.clone()));
-        }
-        if let Some(endpoint) = &dest.endpoint {
-            env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
-            // Over plain HTTP the AWS SDK would have to seek the upload stream to hash it;
-            // rclone streams, so it sends an unsigned payload (with Content-MD5) instead.
-            if endpoint.starts_with("http://") {
-                env.push((format!("{prefix}USE_UNSIGNED_PAYLOAD"), "true".into()));
-            }
-        }
-        if let Some(class) = &dest.storage_class {
-            env.push((format!("{prefix}STORAGE_CLASS"), class.clone()));
-        }
-    } else if p.backend == "b2" {
-        if let Some(endpoint) = &dest.endpoint {
-            env.push((format!("{prefix}ENDPOINT"), endpoint.clone()));
+    let option = |name: &str, value: String| (format!("{prefix}{}", name.to_uppercase()), value);
+    let mut env = vec![option("type", p.backend.to_string())];
+    env.extend(p.fixed_options.iter().map(|(name, value)| option(name, value.to_string())));
+    for (setting, name) in p.settings {
+        if let Some(value) = dest.setting(*setting) {
+            env.push(option(name, value.to_string()));
         }
     }
-    // Set after the provider's fixed options, so it wins: parts of the same size.
+    if p.unsigned_payload_over_http && dest.endpoint.as_deref().is_some_and(|e| e.starts_with("http://")) {
+        env.push(option("use_unsigned_payload", "true".into()));
+    }
+    // After the fixed options, so it wins: parts of the same size.
     if let Some(from) = dest.multipart_from {
         let mib = format!("{}Mi", from / (1024 * 1024));
-        env.push((format!("{prefix}UPLOAD_CUTOFF"), mib.clone()));
-        env.push((format!("{prefix}CHUNK_SIZE"), mib));
+        env.extend(p.multipart_options.iter().map(|name| option(name, mib.clone())));
     }
     for secret in p.secrets {
         let value = secrets.get(&dest.key, secret.field)?.ok_or_else(|| StorageError::MissingSecret {
             key: dest.key.clone(),
             field: secret.field.to_string(),
-            env: crate::secrets::EnvSecrets::variable_names(&dest.key, secret.field).join(" or "),
+            env: crate::secrets::EnvSecrets::variable_names(&dest.key, secret).join(" or "),
         })?;
-        env.push((format!("{prefix}{}", secret.rclone_option.to_uppercase()), value));
+        env.push(option(secret.rclone_option, value));
     }
     Ok(env)
 }
@@ -266,11 +232,6 @@ impl StorageManager {
         self.destination(key).map(|d| d.config.provider.writes_partial_files).unwrap_or(false)
     }
 
-    /// Keys of the enabled destinations.
-    pub fn get_available_destinations(&self) -> Vec<String> {
-        self.destinations.iter().map(|d| d.config.key.clone()).collect()
-    }
-
     /// Checks that a destination is reachable, the credentials work and the bucket (or folder)
     /// exists. A local folder that is not there is never made here: an unplugged disk must not
     /// get its backup written to the system disk. Only `create_folder` (the user adding the
@@ -287,23 +248,15 @@ impl StorageManager {
                 local_folder_ready(c, create_folder)?;
                 // The prefix inside an existing folder is Fanout's own to make.
                 self.daemon
-                    .call("operations/mkdir", json!({ "fs": dest.fs, "remote": "" }))
+                    .mkdir(&dest.fs, "")
                     .await
                     .map_err(|e| StorageError::Destination(explain(c, &e.to_string())))?;
                 dest.fs.clone()
             }
         };
+        let quick_top = ListOptions { quick: true, with_folders: true, ..Default::default() };
         self.daemon
-            .call(
-                "operations/list",
-                json!({
-                    "fs": root,
-                    "remote": "",
-                    "opt": { "maxDepth": 1, "noModTime": true, "noMimeType": true },
-                    // A test answers quickly: an unreachable endpoint is not retried for a minute.
-                    "_config": { "LowLevelRetries": 2, "ConnectTimeout": "10s" },
-                }),
-            )
+            .list(&root, "", &quick_top)
             .await
             .map_err(|e| StorageError::Destination(explain(c, &e.to_string())))?;
         Ok(())
@@ -324,15 +277,9 @@ impl StorageManager {
         tokio::fs::write(&list_path, list)
             .await
             .map_err(|e| StorageError::Destination(format!("cannot write the transfer list: {e}")))?;
-        let params = json!({
-            "srcFs": staging.display().to_string(),
-            "dstFs": dest.fs,
-            "_filter": { "FilesFromRaw": [list_path.display().to_string()] },
-            // Only pairs that need work are sent, and every object is verified afterwards by listing,
-            // so rclone's own per-file existence check (a HEAD per object) is skipped.
-            "_config": { "Transfers": self.transfers, "Checkers": self.transfers * 2, "NoCheckDest": true },
-        });
-        let result = self.daemon.run_job("sync/copy", params, group, cancel).await;
+        let staging = staging.display().to_string();
+        let options = CopyOptions { transfers: self.transfers };
+        let result = self.daemon.copy_listed_files(&staging, &dest.fs, &list_path, options, group, cancel).await;
         let _ = tokio::fs::remove_file(&list_path).await;
         job_result(dest, result)
     }
@@ -346,16 +293,8 @@ impl StorageManager {
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
-        let params = json!({
-            "srcFs": staging.display().to_string(),
-            "srcRemote": path,
-            "dstFs": dest.fs,
-            "dstRemote": path,
-            // Fanout sends only pairs that need work: a copy whose stored hash still matches
-            // but whose bytes rotted (found by verify) must be rewritten, not skipped.
-            "_config": { "NoCheckDest": true },
-        });
-        job_result(dest, self.daemon.run_job("operations/copyfile", params, group, cancel).await)
+        let staging = staging.display().to_string();
+        job_result(dest, self.daemon.copy_file((&staging, path), (&dest.fs, path), Some((group, cancel))).await)
     }
 
     /// Uploads staged files to one destination: one rclone job for a batch, a single-file
@@ -379,29 +318,6 @@ impl StorageManager {
         }
     }
 
-    /// Uploads staged files to the given destinations concurrently. Each destination's
-    /// outcome is independent of the others.
-    pub async fn upload(
-        &self,
-        staging: &Path,
-        paths: &[String],
-        destinations: &[String],
-        group: &str,
-        cancel: &CancellationToken,
-    ) -> UploadOutcome {
-        let jobs = destinations
-            .iter()
-            .map(|key| async move { (key.clone(), self.upload_to(key, staging, paths, group, cancel).await) });
-        UploadOutcome(futures::future::join_all(jobs).await.into_iter().collect())
-    }
-
-    /// Seed-style single-file upload returning per-destination results.
-    pub async fn upload_file(&self, staging: &Path, path: &str, destinations: &[String]) -> UploadResult {
-        let outcome =
-            self.upload(staging, &[path.to_string()], destinations, "upload_file", &CancellationToken::new()).await;
-        outcome.summary()
-    }
-
     /// Lists the files directly in `dir` at a destination, with sizes and hashes.
     pub async fn list_objects(&self, key: &str, dir: &str) -> Result<HashMap<String, ObjectInfo>, StorageError> {
         self.list(key, dir, false).await
@@ -419,57 +335,23 @@ impl StorageManager {
 
     async fn list(&self, key: &str, dir: &str, recurse: bool) -> Result<HashMap<String, ObjectInfo>, StorageError> {
         let dest = self.destination(key)?;
-        let hash = dest.config.provider.hash.rclone_name();
-        let params = json!({
-            "fs": dest.fs,
-            "remote": dir,
-            "opt": {
-                "showHash": true, "hashTypes": [hash], "filesOnly": true, "noModTime": true, "noMimeType": true,
-                "recurse": recurse,
-            },
-        });
-        let listing = match self.daemon.call("operations/list", params).await {
-            Ok(v) => v,
+        let options =
+            ListOptions { recurse, hash: Some(dest.config.provider.hash.rclone_name()), ..Default::default() };
+        let files = match self.daemon.list(&dest.fs, dir, &options).await {
+            Ok(files) => files,
             Err(RcloneError::Failed(msg)) if msg.contains("directory not found") => return Ok(HashMap::new()),
             Err(RcloneError::Failed(msg)) => return Err(StorageError::Destination(explain(&dest.config, &msg))),
             Err(e) => return Err(e.into()),
         };
-        let mut out = HashMap::new();
-        for item in listing.get("list").and_then(Value::as_array).into_iter().flatten() {
-            // A recursive listing names each file by its path from the fs root: make it
-            // relative to `dir`, as the files of a plain listing are.
-            let name = if recurse {
-                let path = item.get("Path").and_then(Value::as_str);
-                path.map(|p| p.strip_prefix(dir).map(|rest| rest.trim_start_matches('/')).unwrap_or(p))
-            } else {
-                item.get("Name").and_then(Value::as_str)
-            };
-            let Some(name) = name else {
-                continue;
-            };
-            let size = item.get("Size").and_then(Value::as_i64).unwrap_or(-1);
-            let hash = item
-                .get("Hashes")
-                .and_then(|h| h.get(hash))
-                .and_then(Value::as_str)
-                .filter(|h| !h.is_empty())
-                .map(str::to_lowercase);
-            out.insert(name.to_string(), ObjectInfo { size, hash });
-        }
-        Ok(out)
+        Ok(files.into_iter().map(|f| (f.name, ObjectInfo { size: f.size, hash: f.hash })).collect())
     }
 
     /// Copies one object from a destination into `local_dir` (to read it back); returns its path.
     pub async fn download_to(&self, key: &str, path: &str, local_dir: &Path) -> Result<PathBuf, StorageError> {
         let dest = self.destination(key)?;
         let target = "read-back";
-        let params = json!({
-            "srcFs": dest.fs,
-            "srcRemote": path,
-            "dstFs": local_dir.display().to_string(),
-            "dstRemote": target,
-        });
-        match self.daemon.call("operations/copyfile", params).await {
+        let local = local_dir.display().to_string();
+        match self.daemon.copy_file((&dest.fs, path), (&local, target), None).await {
             Ok(_) => Ok(local_dir.join(target)),
             // rclone compares the provider's own hash while reading: a mismatch is damage.
             Err(RcloneError::Failed(msg)) if msg.contains("corrupted on transfer") => {
@@ -481,42 +363,17 @@ impl StorageManager {
         }
     }
 
-    /// Whether one object exists at a destination, and its size and hash.
-    pub async fn check_file_exists(&self, key: &str, path: &str) -> Result<Option<ObjectInfo>, StorageError> {
-        let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
-        Ok(self.list_objects(key, dir).await?.remove(name))
-    }
-
     pub async fn shutdown(&self) {
         self.daemon.shutdown().await;
     }
 }
 
 /// An rclone job's outcome as a destination's result, its error explained.
-fn job_result(dest: &Destination, result: Result<Value, RcloneError>) -> Result<(), StorageError> {
+fn job_result(dest: &Destination, result: Result<(), RcloneError>) -> Result<(), StorageError> {
     match result {
         Ok(_) => Ok(()),
         Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
         Err(e) => Err(e.into()),
-    }
-}
-
-/// Raw per-destination outcomes of an upload.
-pub struct UploadOutcome(pub Vec<(String, Result<(), StorageError>)>);
-
-impl UploadOutcome {
-    pub fn summary(&self) -> UploadResult {
-        UploadResult::from_results(
-            self.0
-                .iter()
-                .map(|(k, r)| {
-                    (
-                        k.clone(),
-                        DestinationResult { success: r.is_ok(), error: r.as_ref().err().map(|e| e.to_string()) },
-                    )
-                })
-                .collect(),
-        )
     }
 }
 
@@ -532,6 +389,8 @@ pub fn describe_destinations(config: &Config, secrets: &dyn SecretStore) -> Vec<
             provider: d.provider.type_name.to_string(),
             enabled: d.enabled,
             configured: remote_env(d, secrets).is_ok(),
+            location_kind: d.provider.location,
+            secret_fields: d.provider.secrets.to_vec(),
             location: match d.provider.location {
                 Location::Bucket => format!(
                     "{}{}",
@@ -584,15 +443,5 @@ mod tests {
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_TYPE"], "b2");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_ACCOUNT"], "id");
         assert_eq!(env["RCLONE_CONFIG_FANOUT_BACKBLAZE_B2_KEY"], "key");
-    }
-
-    #[test]
-    fn all_and_any_success_follow_the_seed() {
-        let ok = DestinationResult { success: true, error: None };
-        let bad = DestinationResult { success: false, error: Some("x".into()) };
-        let mixed = UploadResult::from_results([("a".to_string(), ok.clone()), ("b".to_string(), bad)].into());
-        assert!(!mixed.all_success && mixed.any_success);
-        let good = UploadResult::from_results([("a".to_string(), ok)].into());
-        assert!(good.all_success && good.any_success);
     }
 }

@@ -1,8 +1,11 @@
 //! The destination types Fanout can back up to, as data.
 //!
 //! Each entry says how a destination of that type is described in `config.yaml`, how it
-//! becomes an rclone remote, and which hash proves an object arrived intact. Adding another
-//! rclone backend is one more entry in [`PROVIDERS`]; nothing else has to change.
+//! becomes an rclone remote, which hash proves an object arrived intact, how its errors read,
+//! which environment variables its tools use for its keys, and what the window shows. Adding
+//! another rclone backend is one more entry in [`PROVIDERS`]; nothing else has to change.
+
+use serde::Serialize;
 
 /// Which hash a destination reports for its objects, and so what verification compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,25 +24,37 @@ impl HashKind {
 }
 
 /// Where a destination's objects live: a bucket on a server, or a folder on a disk.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Location {
     Bucket,
     Folder,
 }
 
-/// Which secret fields a provider needs, with the environment variables that can supply them
-/// for headless use (besides the generic `FANOUT_<KEY>_<FIELD>`).
-#[derive(Debug, Clone, Copy)]
+/// A secret a provider needs, the rclone option it is passed as, and the environment
+/// variables its provider's own tools read it from (for headless use, besides the generic
+/// `FANOUT_<KEY>_<FIELD>`).
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct SecretField {
     pub field: &'static str,
     pub label: &'static str,
-    /// The rclone option this secret is passed as.
+    #[serde(skip)]
     pub rclone_option: &'static str,
+    #[serde(skip)]
+    pub env_aliases: &'static [&'static str],
+}
+
+/// A setting of `config.yaml` that a provider passes on to rclone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    Region,
+    Endpoint,
+    StorageClass,
 }
 
 #[derive(Debug)]
 pub struct Provider {
-    /// The `type:` value in config.yaml.
+    /// The `type:` value in config.yaml (and the key that implies it, when no type is given).
     pub type_name: &'static str,
     pub label: &'static str,
     /// A Bootstrap Icons name, for the window.
@@ -48,6 +63,13 @@ pub struct Provider {
     pub backend: &'static str,
     /// Fixed rclone options for this provider (e.g. the S3 provider flavour).
     pub fixed_options: &'static [(&'static str, &'static str)],
+    /// The config settings passed on, each as this rclone option.
+    pub settings: &'static [(Setting, &'static str)],
+    /// rclone options that take the multipart size (`multipart_from_mib`), when set.
+    pub multipart_options: &'static [&'static str],
+    /// Over a plain-HTTP endpoint, send an unsigned payload (S3: the AWS SDK would otherwise
+    /// have to seek the streamed body to sign it; Content-MD5 still protects it).
+    pub unsigned_payload_over_http: bool,
     pub location: Location,
     pub hash: HashKind,
     pub secrets: &'static [SecretField],
@@ -69,112 +91,161 @@ pub struct Provider {
     pub writes_partial_files: bool,
 }
 
-const S3_KEYS: &[SecretField] = &[
-    SecretField { field: "access_key_id", label: "Access key ID", rclone_option: "access_key_id" },
-    SecretField { field: "secret_access_key", label: "Secret access key", rclone_option: "secret_access_key" },
-];
+impl Provider {
+    /// Whether any key is needed at all (a local folder needs none).
+    pub fn needs_keys(&self) -> bool {
+        !self.secrets.is_empty()
+    }
+}
 
+const fn s3_keys(id_aliases: &'static [&'static str], secret_aliases: &'static [&'static str]) -> [SecretField; 2] {
+    [
+        SecretField {
+            field: "access_key_id",
+            label: "Access key ID",
+            rclone_option: "access_key_id",
+            env_aliases: id_aliases,
+        },
+        SecretField {
+            field: "secret_access_key",
+            label: "Secret access key",
+            rclone_option: "secret_access_key",
+            env_aliases: secret_aliases,
+        },
+    ]
+}
+
+const AWS_KEYS: &[SecretField] = &s3_keys(&["AWS_ACCESS_KEY_ID"], &["AWS_SECRET_ACCESS_KEY"]);
+const SCALEWAY_KEYS: &[SecretField] = &s3_keys(&["SCW_ACCESS_KEY"], &["SCW_SECRET_KEY"]);
+const S3_COMPATIBLE_KEYS: &[SecretField] = &s3_keys(&[], &[]);
 const B2_KEYS: &[SecretField] = &[
-    SecretField { field: "access_key_id", label: "Application key ID", rclone_option: "account" },
-    SecretField { field: "secret_access_key", label: "Application key", rclone_option: "key" },
+    SecretField {
+        field: "access_key_id",
+        label: "Application key ID",
+        rclone_option: "account",
+        env_aliases: &["B2_APPLICATION_KEY_ID"],
+    },
+    SecretField {
+        field: "secret_access_key",
+        label: "Application key",
+        rclone_option: "key",
+        env_aliases: &["B2_APPLICATION_KEY"],
+    },
 ];
 
+const S3_SETTINGS: &[(Setting, &str)] =
+    &[(Setting::Region, "region"), (Setting::Endpoint, "endpoint"), (Setting::StorageClass, "storage_class")];
 const S3_REJECTED_KEY: &[&str] = &["invalidaccesskeyid", "signaturedoesnotmatch", "accessdenied", "unauthorized"];
+const MULTIPART_OPTIONS: &[&str] = &["upload_cutoff", "chunk_size"];
 
 /// Objects from this size on are uploaded in parts (pinned, so verification knows which
 /// listed hashes are rclone's own metadata): rclone's default for S3 and B2.
 const MULTIPART_FROM: u64 = 200 * 1024 * 1024;
 const MULTIPART_FROM_TEXT: &str = "200Mi";
 
-// `no_check_bucket`: Fanout never creates buckets behind the user's back; a missing bucket is
-// reported by "Test connection" and the preflight check instead of being silently made.
-pub const PROVIDERS: &[Provider] = &[
+/// An S3 flavour: everything but its name, label, icon, rclone `provider`, keys and endpoint.
+const fn s3(
+    type_name: &'static str,
+    label: &'static str,
+    icon: &'static str,
+    fixed_options: &'static [(&'static str, &'static str)],
+    secrets: &'static [SecretField],
+    needs_endpoint: bool,
+    default_endpoint: Option<&'static str>,
+) -> Provider {
     Provider {
-        type_name: "aws_s3",
-        label: "AWS S3",
-        icon: "amazon",
+        type_name,
+        label,
+        icon,
         backend: "s3",
-        fixed_options: &[("provider", "AWS"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+        fixed_options,
+        settings: S3_SETTINGS,
+        multipart_options: MULTIPART_OPTIONS,
+        unsigned_payload_over_http: true,
         location: Location::Bucket,
         hash: HashKind::Md5,
-        secrets: S3_KEYS,
-        needs_endpoint: false,
-        default_endpoint: None,
+        secrets,
+        needs_endpoint,
+        default_endpoint,
+        metadata_hash_from: Some(MULTIPART_FROM),
         max_key_bytes: Some(1024),
         rejected_key_markers: S3_REJECTED_KEY,
         cap_reached_markers: &[],
         writes_partial_files: false,
-        metadata_hash_from: Some(MULTIPART_FROM),
-    },
+    }
+}
+
+// `no_check_bucket`: Fanout never creates buckets behind the user's back; a missing bucket is
+// reported by "Test connection" and the preflight check instead of being silently made.
+pub const PROVIDERS: &[Provider] = &[
+    s3(
+        "aws_s3",
+        "AWS S3",
+        "amazon",
+        &[("provider", "AWS"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+        AWS_KEYS,
+        false,
+        None,
+    ),
     Provider {
         type_name: "backblaze_b2",
         label: "Backblaze B2",
         icon: "cloud",
         backend: "b2",
         fixed_options: &[("upload_cutoff", MULTIPART_FROM_TEXT)],
+        settings: &[(Setting::Endpoint, "endpoint")],
+        multipart_options: MULTIPART_OPTIONS,
+        unsigned_payload_over_http: false,
         location: Location::Bucket,
         hash: HashKind::Sha1,
         secrets: B2_KEYS,
         needs_endpoint: false,
         default_endpoint: None,
+        metadata_hash_from: Some(MULTIPART_FROM),
         max_key_bytes: Some(1024),
         // B2's documented codes (b2_authorize_account answers 401 `bad_auth_token` or
         // `unauthorized`; a cap answers 403 `cap_exceeded`).
         rejected_key_markers: &["bad_auth_token", "unauthorized", "401"],
         cap_reached_markers: &["cap_exceeded"],
         writes_partial_files: false,
-        metadata_hash_from: Some(MULTIPART_FROM),
     },
-    Provider {
-        type_name: "scaleway",
-        label: "Scaleway",
-        icon: "hdd-network",
-        backend: "s3",
-        fixed_options: &[("provider", "Scaleway"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
-        location: Location::Bucket,
-        hash: HashKind::Md5,
-        secrets: S3_KEYS,
-        needs_endpoint: false,
-        default_endpoint: Some("s3.fr-par.scw.cloud"),
-        max_key_bytes: Some(1024),
-        rejected_key_markers: S3_REJECTED_KEY,
-        cap_reached_markers: &[],
-        writes_partial_files: false,
-        metadata_hash_from: Some(MULTIPART_FROM),
-    },
-    Provider {
-        type_name: "s3_compatible",
-        label: "S3-compatible",
-        icon: "bucket",
-        backend: "s3",
-        fixed_options: &[("provider", "Other"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
-        location: Location::Bucket,
-        hash: HashKind::Md5,
-        secrets: S3_KEYS,
-        needs_endpoint: true,
-        default_endpoint: None,
-        max_key_bytes: Some(1024),
-        rejected_key_markers: S3_REJECTED_KEY,
-        cap_reached_markers: &[],
-        writes_partial_files: false,
-        metadata_hash_from: Some(MULTIPART_FROM),
-    },
+    s3(
+        "scaleway",
+        "Scaleway",
+        "hdd-network",
+        &[("provider", "Scaleway"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+        SCALEWAY_KEYS,
+        false,
+        Some("s3.fr-par.scw.cloud"),
+    ),
+    s3(
+        "s3_compatible",
+        "S3-compatible",
+        "bucket",
+        &[("provider", "Other"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+        S3_COMPATIBLE_KEYS,
+        true,
+        None,
+    ),
     Provider {
         type_name: "local",
         label: "Local folder",
         icon: "device-hdd",
         backend: "local",
         fixed_options: &[],
+        settings: &[],
+        multipart_options: &[],
+        unsigned_payload_over_http: false,
         location: Location::Folder,
         hash: HashKind::Md5,
         secrets: &[],
         needs_endpoint: false,
         default_endpoint: None,
+        metadata_hash_from: None,
         max_key_bytes: None,
         rejected_key_markers: &[],
         cap_reached_markers: &[],
         writes_partial_files: true,
-        metadata_hash_from: None,
     },
 ];
 

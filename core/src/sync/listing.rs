@@ -13,7 +13,7 @@ use crate::db::{Database, FileRecord};
 use crate::drive::naming::{assign_names, sanitize_component, NameRequest};
 use crate::drive::tree;
 use crate::drive::{Change, Corpus, DriveClient, DriveError, DriveFile, ShortcutDetails, SHORTCUT_MIME};
-use crate::policy::{decide, Decision, FolderPolicy};
+use crate::policy::{get_destinations_for_file, Decision, FolderPolicy};
 
 use super::SyncError;
 
@@ -145,7 +145,7 @@ async fn full_listing(
 /// Fetches every folder above `starts` that `items` does not hold yet, up to My Drive's root or
 /// the top of what the user can see, so paths are never cut at an unknown folder. Both the
 /// full listing and the changes feed go through here, so both compute the same paths.
-async fn fetch_missing_ancestors(
+pub(crate) async fn fetch_missing_ancestors(
     drive: &DriveClient,
     items: &mut HashMap<String, DriveFile>,
     starts: Vec<String>,
@@ -369,35 +369,11 @@ fn build_records(
         let (drive_path, remote_path) = paths_for(item, &ancestors, items, &remote_names);
         let trashed = trashed_here(item, items)
             || ancestors.iter().any(|a| items.get(*a).is_some_and(|f| trashed_here(f, items)));
-        let mut size = item.size;
-        let mut md5 = item.md5_checksum.clone();
-        let mut content_id = None;
-        let mut skip_reason = None;
-        if !item.is_folder() {
-            if let Decision::Skip(reason) = decide(&ancestors, policies) {
-                skip_reason = Some(reason);
-            } else if let Some(details) = item.shortcut_details.as_ref().filter(|_| item.is_shortcut()) {
-                content_id = Some(details.target_id.clone());
-                const FOLDER_SHORTCUT: &str = "shortcut to a folder: not followed (give the folder its own policy)";
-                match targets.get(&details.target_id) {
-                    Some(Ok(target)) if target.is_folder() => skip_reason = Some(FOLDER_SHORTCUT.into()),
-                    Some(Ok(target)) if target.workspace_kind().is_some() => {
-                        skip_reason =
-                            Some("shortcut to a Google Workspace file: its original is backed up instead".into())
-                    }
-                    Some(Ok(target)) => {
-                        size = target.size;
-                        md5 = target.md5_checksum.clone();
-                    }
-                    Some(Err(reason)) => skip_reason = Some(reason.clone()),
-                    None => skip_reason = Some(FOLDER_SHORTCUT.into()),
-                }
-            } else if let Some(kind) = item.workspace_kind() {
-                if !sync.export_formats.contains_key(kind) {
-                    skip_reason = Some(format!("Google {kind} files cannot be exported; nothing to back up"));
-                }
-            }
-        }
+        let content = if item.is_folder() {
+            Content { size: item.size, md5: item.md5_checksum.clone(), content_id: None, skip_reason: None }
+        } else {
+            content_of(item, &ancestors, targets, policies, sync)
+        };
         records.push(FileRecord {
             file_id: item.id.clone(),
             parent_id: item.parents.first().cloned(),
@@ -405,9 +381,9 @@ fn build_records(
             remote_name: remote_names.get(&item.id).cloned().unwrap_or_else(|| sanitize_component(&item.name)),
             mime_type: item.mime_type.clone(),
             is_folder: item.is_folder(),
-            content_id,
-            size,
-            md5,
+            content_id: content.content_id,
+            size: content.size,
+            md5: content.md5,
             version: item.version,
             modified_time: item.modified_time.clone(),
             drive_path,
@@ -416,10 +392,57 @@ fn build_records(
             explicitly_trashed: item.explicitly_trashed,
             drive_trashed: item.trashed,
             gone: false,
-            skip_reason,
+            skip_reason: content.skip_reason,
         });
     }
     records
+}
+
+/// What a file's backup holds: its bytes (or a shortcut target's), or why it has none.
+struct Content {
+    size: Option<i64>,
+    md5: Option<String>,
+    /// Whose bytes to fetch, when not the file's own (a shortcut's target).
+    content_id: Option<String>,
+    skip_reason: Option<String>,
+}
+
+fn content_of(
+    item: &DriveFile,
+    ancestors: &[&str],
+    targets: &Targets,
+    policies: &HashMap<String, FolderPolicy>,
+    sync: &SyncConfig,
+) -> Content {
+    let own = || Content { size: item.size, md5: item.md5_checksum.clone(), content_id: None, skip_reason: None };
+    let skip = |reason: String| Content { skip_reason: Some(reason), ..own() };
+    if let Decision::Skip(reason) = get_destinations_for_file(ancestors, policies) {
+        return skip(reason);
+    }
+    if let Some(details) = item.shortcut_details.as_ref().filter(|_| item.is_shortcut()) {
+        const FOLDER_SHORTCUT: &str = "shortcut to a folder: not followed (give the folder its own policy)";
+        let skipped = |reason: String| Content { content_id: Some(details.target_id.clone()), ..skip(reason) };
+        return match targets.get(&details.target_id) {
+            Some(Ok(target)) if target.is_folder() => skipped(FOLDER_SHORTCUT.into()),
+            Some(Ok(target)) if target.workspace_kind().is_some() => {
+                skipped("shortcut to a Google Workspace file: its original is backed up instead".into())
+            }
+            Some(Ok(target)) => Content {
+                size: target.size,
+                md5: target.md5_checksum.clone(),
+                content_id: Some(details.target_id.clone()),
+                skip_reason: None,
+            },
+            Some(Err(reason)) => skipped(reason.clone()),
+            None => skipped(FOLDER_SHORTCUT.into()),
+        };
+    }
+    match item.workspace_kind() {
+        Some(kind) if !sync.export_formats.contains_key(kind) => {
+            skip(format!("Google {kind} files cannot be exported; nothing to back up"))
+        }
+        _ => own(),
+    }
 }
 
 /// Whether an item is in the trash on its own account: trashed by itself, or, for an item at

@@ -1,5 +1,5 @@
 //! The sync service: list Drive under the policy folders, plan from policies × ledger, then
-//! download once, fan out, verify and record (design §4).
+//! download once, fan out, verify and record.
 
 pub mod listing;
 pub mod plan;
@@ -15,7 +15,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
-use crate::db::{Database, DbError, PairUpdate, RunCounts, SyncStatus};
+use crate::db::{Database, DbError, PairUpdate, RunCounts, RunStatus, SyncStatus};
 use crate::drive::{DriveClient, DriveError};
 use crate::policy::FolderPolicy;
 use crate::rclone::RcloneError;
@@ -55,8 +55,7 @@ pub struct DestinationSummary {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncSummary {
     pub run_id: i64,
-    /// succeeded, partial, failed or cancelled.
-    pub status: String,
+    pub status: RunStatus,
     pub files_planned: u64,
     pub pairs_planned: u64,
     pub files_skipped: u64,
@@ -155,26 +154,18 @@ async fn run(ctx: &SyncContext<'_>, options: SyncOptions, plan: Option<SyncPlan>
     progress.send(SyncEvent::Started { run_id });
     match run_inner(ctx, &options, &progress, run_id, plan).await {
         Ok(summary) => {
-            let counts = RunCounts::total(
-                summary.files_planned,
-                summary.bytes_downloaded,
-                summary.destinations.values().map(|d| [d.transferred, d.failed, d.pending, d.bytes_uploaded]),
-            );
+            let counts = RunCounts::of_run(summary.files_planned, &progress.snapshot());
             let first_error = summary.errors.first().map(String::as_str);
-            ctx.db.finish_run(run_id, &summary.status, &counts, first_error).await?;
+            ctx.db.finish_run(run_id, summary.status, &counts, first_error).await?;
             progress.flush();
             progress.send(SyncEvent::Finished(summary.clone()));
             Ok(summary)
         }
         Err(e) => {
             // What was copied before the error still happened: the run's record says so.
-            let copied = progress.snapshot();
-            let counts = RunCounts::total(
-                copied.files_total,
-                copied.bytes_downloaded,
-                copied.destinations.values().map(|d| [d.synced, d.failed, d.pending, d.bytes_uploaded]),
-            );
-            let _ = ctx.db.finish_run(run_id, "failed", &counts, Some(&e.to_string())).await;
+            let done = progress.snapshot();
+            let counts = RunCounts::of_run(done.files_total, &done);
+            let _ = ctx.db.finish_run(run_id, RunStatus::Failed, &counts, Some(&e.to_string())).await;
             Err(e)
         }
     }
@@ -197,16 +188,7 @@ async fn run_inner(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "listed Drive and planned"
     );
-    progress.send(SyncEvent::Planned { files: plan.files.len(), pairs: plan.pair_count(), bytes: plan.bytes() });
-    progress.update(|p| {
-        p.files_total = plan.files.len() as u64;
-        p.bytes_total = plan.bytes();
-        for f in &plan.files {
-            for d in &f.destinations {
-                p.destinations.entry(d.clone()).or_default().pairs_total += 1;
-            }
-        }
-    });
+    announce(&plan, progress);
 
     let mut errors = record_refused(ctx.db, &plan.refused).await?;
     // Nothing to copy: no daemon to start, no destination to bother.
@@ -217,45 +199,10 @@ async fn run_inner(
         let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
         let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
-        let started = std::time::Instant::now();
         storage.shutdown().await;
         // Copies cut short (the daemon died, the run was cancelled) leave their intents behind.
         crate::storage::leftovers::remove_partial_files(ctx.db).await?;
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon stopped");
         errors.extend(result?);
-    }
-
-    // The summary is read back from the ledger: it covers every pair in scope.
-    let ledger = if plan.unchanged { HashMap::new() } else { ctx.db.load_ledger().await? };
-    let copied = progress.snapshot();
-    let mut destinations = BTreeMap::new();
-    for (dest, files) in &plan.pairs_in_scope {
-        let mut summary = DestinationSummary::default();
-        for file_id in files {
-            match ledger.get(&(file_id.clone(), dest.clone())).map(|e| e.status) {
-                Some(SyncStatus::Synced) => summary.synced += 1,
-                Some(SyncStatus::Failed) => summary.failed += 1,
-                Some(SyncStatus::Pending) | None => summary.pending += 1,
-            }
-        }
-        if let Some(done) = copied.destinations.get(dest) {
-            summary.transferred = done.synced;
-            summary.bytes_uploaded = done.bytes_uploaded;
-        }
-        summary.success = summary.failed == 0 && summary.pending == 0;
-        destinations.insert(dest.clone(), summary);
-    }
-    if plan.unchanged {
-        for stats in ctx.db.destination_stats().await? {
-            let summary = DestinationSummary {
-                synced: stats.synced as u64,
-                failed: stats.failed as u64,
-                pending: stats.pending as u64,
-                success: stats.failed == 0 && stats.pending == 0,
-                ..Default::default()
-            };
-            destinations.insert(stats.destination, summary);
-        }
     }
     for reason in unreachable.values() {
         if !errors.contains(reason) {
@@ -265,34 +212,100 @@ async fn run_inner(
     for dest in &plan.unavailable_destinations {
         errors.push(format!("a policy names destination `{dest}`, which is disabled or missing in config.yaml"));
     }
+
+    let destinations = destination_summaries(ctx.db, &plan, &progress.snapshot()).await?;
     let all_success = destinations.values().all(|d| d.success) && plan.unavailable_destinations.is_empty();
     let any_success = destinations.values().any(|d| d.success);
-    let status = if options.cancel.is_cancelled() {
-        "cancelled"
-    } else if all_success {
-        "succeeded"
-    } else if any_success || destinations.values().any(|d| d.synced > 0) {
-        "partial"
-    } else {
-        "failed"
-    };
+    let status = run_status(options.cancel.is_cancelled(), all_success, any_success, &destinations);
     // Only a plan made in this run knows the whole picture (a plan given from outside has no
     // fingerprint).
-    if status == "succeeded" && !plan.fingerprint.is_empty() {
+    if status == RunStatus::Succeeded && !plan.fingerprint.is_empty() {
         ctx.db.set_clean_plan(&plan.fingerprint).await?;
     }
     Ok(SyncSummary {
         run_id,
-        status: status.to_string(),
+        status,
         files_planned: plan.files.len() as u64,
         pairs_planned: plan.pair_count() as u64,
         files_skipped: plan.skipped as u64,
-        bytes_downloaded: copied.bytes_downloaded,
+        bytes_downloaded: progress.snapshot().bytes_downloaded,
         destinations,
         all_success,
         any_success,
         errors,
     })
+}
+
+/// Tells the progress reporter what the plan holds.
+fn announce(plan: &SyncPlan, progress: &ProgressReporter) {
+    progress.send(SyncEvent::Planned { files: plan.files.len(), pairs: plan.pair_count(), bytes: plan.bytes() });
+    progress.update(|p| {
+        p.files_total = plan.files.len() as u64;
+        p.bytes_total = plan.bytes();
+        for f in &plan.files {
+            for d in &f.destinations {
+                p.destinations.entry(d.clone()).or_default().pairs_total += 1;
+            }
+        }
+    });
+}
+
+/// Each destination's state after the run, read back from the ledger over every pair in scope
+/// (or its totals, when nothing changed), with what this run copied.
+async fn destination_summaries(
+    db: &Database,
+    plan: &SyncPlan,
+    done: &ProgressSnapshot,
+) -> Result<BTreeMap<String, DestinationSummary>, SyncError> {
+    let mut destinations = BTreeMap::new();
+    if plan.unchanged {
+        for stats in db.destination_stats().await? {
+            let summary = DestinationSummary {
+                synced: stats.synced as u64,
+                failed: stats.failed as u64,
+                pending: stats.pending as u64,
+                success: stats.failed == 0 && stats.pending == 0,
+                ..Default::default()
+            };
+            destinations.insert(stats.destination, summary);
+        }
+        return Ok(destinations);
+    }
+    let ledger = db.load_ledger().await?;
+    for (dest, files) in &plan.pairs_in_scope {
+        let mut summary = DestinationSummary::default();
+        for file_id in files {
+            match ledger.get(&(file_id.clone(), dest.clone())).map(|e| e.status) {
+                Some(SyncStatus::Synced) => summary.synced += 1,
+                Some(SyncStatus::Failed) => summary.failed += 1,
+                Some(SyncStatus::Pending) | None => summary.pending += 1,
+            }
+        }
+        if let Some(this_run) = done.destinations.get(dest) {
+            summary.transferred = this_run.transferred;
+            summary.bytes_uploaded = this_run.bytes_uploaded;
+        }
+        summary.success = summary.failed == 0 && summary.pending == 0;
+        destinations.insert(dest.clone(), summary);
+    }
+    Ok(destinations)
+}
+
+fn run_status(
+    cancelled: bool,
+    all_success: bool,
+    any_success: bool,
+    destinations: &BTreeMap<String, DestinationSummary>,
+) -> RunStatus {
+    if cancelled {
+        RunStatus::Cancelled
+    } else if all_success {
+        RunStatus::Succeeded
+    } else if any_success || destinations.values().any(|d| d.synced > 0) {
+        RunStatus::Partial
+    } else {
+        RunStatus::Failed
+    }
 }
 
 /// Records the pairs the plan refused as failed, with why; returns the distinct reasons.

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{FileRecord, LedgerEntry, SyncStatus};
 use crate::drive::{export_mime, tree};
-use crate::policy::{decide, Decision, FolderPolicy};
+use crate::policy::{get_destinations_for_file, Decision, FolderPolicy};
 
 /// One file to download once and send to `destinations`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -132,7 +132,7 @@ pub fn plan_sync(
             continue;
         }
         let ancestors = tree::ancestors(file.parent_id.as_deref(), |id| parents.get(id).copied().flatten());
-        let Decision::Backup { destinations, .. } = decide(&ancestors, policies) else {
+        let Decision::Backup { destinations, .. } = get_destinations_for_file(&ancestors, policies) else {
             plan.skipped += 1;
             continue;
         };

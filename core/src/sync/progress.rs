@@ -29,10 +29,12 @@ pub struct ProgressSnapshot {
     pub destinations: BTreeMap<String, DestinationProgress>,
 }
 
+/// One destination's part of a run so far. `transferred` always means "copied and verified
+/// by this run" (as in the run's summary); "synced" is kept for the ledger's state.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct DestinationProgress {
     pub pairs_total: u64,
-    pub synced: u64,
+    pub transferred: u64,
     pub failed: u64,
     pub pending: u64,
     pub bytes_uploaded: u64,

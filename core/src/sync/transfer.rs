@@ -74,6 +74,9 @@ impl UploadOutcome {
     }
 }
 
+/// One file's results, on their way to the database.
+type Results = (PlannedFile, Vec<PairUpdate>);
+
 struct Staged {
     file: PlannedFile,
     result: Result<Downloaded, FetchError>,
@@ -104,11 +107,10 @@ impl Transfer<'_> {
             self.record(&file, Vec::new()).await?;
         }
 
-        let (tx, mut rx) = mpsc::channel::<Staged>(self.sync.batch_files.max(1));
+        let (tx, rx) = mpsc::channel::<Staged>(self.sync.batch_files.max(1));
         // Stops the downloads on a user cancel, or when Drive can no longer be read at all.
         let stop_downloads = self.cancel.child_token();
         let fatal_slot: Mutex<Option<DriveError>> = Mutex::new(None);
-        let (fatal, stop) = (&fatal_slot, &stop_downloads);
         let producer = tokio::spawn(download_all(
             self.drive.clone(),
             self.staging.clone(),
@@ -119,64 +121,9 @@ impl Transfer<'_> {
         ));
 
         // Results are written by a second loop, so the next upload never waits for the database.
-        let (results_tx, mut results_rx) = mpsc::unbounded_channel::<(PlannedFile, Vec<PairUpdate>)>();
-        let recorder = async {
-            while let Some((file, updates)) = results_rx.recv().await {
-                self.record(&file, updates).await?;
-                let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
-            }
-            Ok::<(), SyncError>(())
-        };
-        let uploader = async move {
-            // The first batch is small so uploads start early; later ones grow to batch_files.
-            let mut batch_limit = (self.sync.batch_files / 8).max(1);
-            let mut batch: Vec<(PlannedFile, Downloaded)> = Vec::new();
-            let mut batch_bytes = 0u64;
-            while let Some(staged) = rx.recv().await {
-                if self.cancel.is_cancelled() {
-                    break;
-                }
-                match staged.result {
-                    Err(FetchError::Fatal(error)) => {
-                        // The file stays as it was (pending); the run ends with this error.
-                        if let Ok(mut fatal) = fatal.lock() {
-                            fatal.get_or_insert(error);
-                        }
-                        stop.cancel();
-                        break;
-                    }
-                    Err(FetchError::File(error)) => {
-                        self.note_error(&error);
-                        let reason = format!("download from Drive failed: {error}");
-                        let updates =
-                            staged.file.destinations.iter().map(|d| failed(&staged.file, d, &reason)).collect();
-                        let _ = results_tx.send((staged.file, updates));
-                    }
-                    Ok(downloaded) => {
-                        self.progress.update(|p| {
-                            p.files_downloaded += 1;
-                            p.bytes_downloaded += downloaded.size;
-                        });
-                        if downloaded.size >= self.sync.large_file_threshold {
-                            self.flush(vec![(staged.file, downloaded)], &results_tx).await;
-                            continue;
-                        }
-                        batch_bytes += downloaded.size;
-                        batch.push((staged.file, downloaded));
-                        if batch.len() >= batch_limit || batch_bytes >= BATCH_BYTES {
-                            self.flush(std::mem::take(&mut batch), &results_tx).await;
-                            batch_bytes = 0;
-                            batch_limit = (batch_limit * 2).min(self.sync.batch_files.max(1));
-                        }
-                    }
-                }
-            }
-            if !batch.is_empty() && !self.cancel.is_cancelled() {
-                self.flush(batch, &results_tx).await;
-            }
-            drop(results_tx);
-        };
-        let ((), recorded) = tokio::join!(uploader, recorder);
+        let (results_tx, results_rx) = mpsc::unbounded_channel::<Results>();
+        let uploader = self.upload_staged(rx, results_tx, &fatal_slot, &stop_downloads);
+        let ((), recorded) = tokio::join!(uploader, self.record_results(results_rx));
         let _ = producer.await;
         let _ = tokio::fs::remove_dir_all(&self.staging).await;
         recorded?;
@@ -186,13 +133,73 @@ impl Transfer<'_> {
         }
     }
 
+    /// Writes each file's results as they come, and unstages the file.
+    async fn record_results(&self, mut results: mpsc::UnboundedReceiver<Results>) -> Result<(), SyncError> {
+        while let Some((file, updates)) = results.recv().await {
+            self.record(&file, updates).await?;
+            let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
+        }
+        Ok(())
+    }
+
+    /// Takes downloaded files as they arrive and uploads them: large ones alone, the others in
+    /// batches that start small (so uploads start early) and grow to `batch_files`.
+    async fn upload_staged(
+        &self,
+        mut staged: mpsc::Receiver<Staged>,
+        results: mpsc::UnboundedSender<Results>,
+        fatal: &Mutex<Option<DriveError>>,
+        stop_downloads: &CancellationToken,
+    ) {
+        let mut batch_limit = (self.sync.batch_files / 8).max(1);
+        let mut batch: Vec<(PlannedFile, Downloaded)> = Vec::new();
+        let mut batch_bytes = 0u64;
+        while let Some(next) = staged.recv().await {
+            if self.cancel.is_cancelled() {
+                break;
+            }
+            let downloaded = match next.result {
+                Err(FetchError::Fatal(error)) => {
+                    // The file stays as it was (pending); the run ends with this error.
+                    if let Ok(mut fatal) = fatal.lock() {
+                        fatal.get_or_insert(error);
+                    }
+                    stop_downloads.cancel();
+                    break;
+                }
+                Err(FetchError::File(error)) => {
+                    self.note_error(&error);
+                    let reason = format!("download from Drive failed: {error}");
+                    let updates = next.file.destinations.iter().map(|d| failed(&next.file, d, &reason)).collect();
+                    let _ = results.send((next.file, updates));
+                    continue;
+                }
+                Ok(downloaded) => downloaded,
+            };
+            self.progress.update(|p| {
+                p.files_downloaded += 1;
+                p.bytes_downloaded += downloaded.size;
+            });
+            if downloaded.size >= self.sync.large_file_threshold {
+                self.flush(vec![(next.file, downloaded)], &results).await;
+                continue;
+            }
+            batch_bytes += downloaded.size;
+            batch.push((next.file, downloaded));
+            if batch.len() >= batch_limit || batch_bytes >= BATCH_BYTES {
+                self.flush(std::mem::take(&mut batch), &results).await;
+                batch_bytes = 0;
+                batch_limit = (batch_limit * 2).min(self.sync.batch_files.max(1));
+            }
+        }
+        if !batch.is_empty() && !self.cancel.is_cancelled() {
+            self.flush(batch, &results).await;
+        }
+    }
+
     /// Uploads a batch to every destination it needs and verifies it; the results go to the
     /// recorder (which also unstages the files).
-    async fn flush(
-        &self,
-        batch: Vec<(PlannedFile, Downloaded)>,
-        results: &mpsc::UnboundedSender<(PlannedFile, Vec<PairUpdate>)>,
-    ) {
+    async fn flush(&self, batch: Vec<(PlannedFile, Downloaded)>, results: &mpsc::UnboundedSender<Results>) {
         let mut by_destination: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, (file, _)) in batch.iter().enumerate() {
             for dest in &file.destinations {
@@ -384,7 +391,7 @@ impl Transfer<'_> {
                 let d = p.destinations.entry(u.destination.clone()).or_default();
                 match u.status {
                     SyncStatus::Synced => {
-                        d.synced += 1;
+                        d.transferred += 1;
                         d.bytes_uploaded += u.size.unwrap_or(0).max(0) as u64;
                     }
                     SyncStatus::Failed => d.failed += 1,
@@ -504,10 +511,7 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) 
                 return Ok(downloaded);
             }
         }
-        last_error = format!(
-            "the downloaded bytes do not match Drive's checksum (expected md5 {expected}, got {})",
-            downloaded.md5
-        );
+        last_error = DriveError::ChecksumMismatch { expected, actual: downloaded.md5 }.to_string();
     }
     let _ = tokio::fs::remove_file(&target).await;
     Err(FetchError::File(last_error))

@@ -132,7 +132,7 @@ export function createSettings(root, { store, shared, track }) {
     const keys = secrets.filter((s) => s.owner === d.key);
     const verdict = h('p', { class: 'dest-test-result', role: 'status', 'aria-live': 'polite' });
     const test = h('button', { type: 'button', class: 'btn dest-test', onclick: () => onTest(d, test, verdict) }, 'Test connection');
-    const isFolder = d.provider === 'local';
+    const isFolder = d.location_kind === 'folder';
     return h(
       'article',
       { class: ['card', 'dest-settings', d.enabled ? '' : 'dest-settings--off'], dataset: { key: d.key }, 'aria-labelledby': `dest-settings-${d.key}` },
@@ -146,7 +146,7 @@ export function createSettings(root, { store, shared, track }) {
       ),
       h('dl', { class: 'facts facts--inline' },
         h('div', {}, h('dt', {}, isFolder ? 'Folder' : 'Bucket'), h('dd', { class: 'mono' }, d.location || '(not set in config.yaml)')),
-        h('div', {}, h('dt', {}, 'Type'), h('dd', {}, d.provider)),
+        h('div', {}, h('dt', {}, 'Type'), h('dd', {}, d.name)),
       ),
       keys.length === 0 ? h('p', { class: 'muted' }, isFolder ? 'No keys needed.' : 'No keys are needed for this destination.') : h('div', { class: 'secrets' }, keys.map((s) => secretRow(d, s))),
       h('div', { class: 'actions' }, test, verdict),

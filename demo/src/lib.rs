@@ -1,18 +1,23 @@
-//! The demo profile: Fanout with no account and no configuration.
+//! The demo profile: Fanout with no account and no configuration, set up in this one place
+//! for both the CLI's `fanout demo` and the desktop app's `--demo`.
 //!
 //! A sample Drive (files shipped in the repository, served by the fake Google server) and two
 //! local destinations, a folder and an S3 server (`rclone serve s3`), all under the demo's own
-//! data folder. The CLI's `fanout demo` and the desktop app's `--demo` both start it.
+//! data folder, with an engine over them.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use anyhow::Context;
+use fanout_core::config::Config;
+use fanout_core::secrets::MemorySecrets;
+use fanout_core::Engine;
+use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
+use fanout_testkit::s3::S3Server;
 use include_dir::{include_dir, Dir};
 
-use crate::fake_google::{FakeGoogle, DEFAULT_TOKEN};
-use crate::s3::S3Server;
-
-static SAMPLE_DRIVE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/../demo/drive");
-const SAMPLE_MANIFEST: &str = include_str!("../../demo/manifest.yaml");
+static SAMPLE_DRIVE: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/drive");
+const SAMPLE_MANIFEST: &str = include_str!("../manifest.yaml");
 pub const BUCKET: &str = "fanout-demo";
 
 /// The policies a new demo starts with: (Drive folder, destination keys).
@@ -69,5 +74,31 @@ impl DemoServers {
     /// Where the S3 server keeps the bucket's objects on disk.
     pub fn s3_storage(&self) -> PathBuf {
         self.s3.dir.join(BUCKET)
+    }
+}
+
+/// The sample Drive, both destinations, and an engine over them.
+pub struct DemoProfile {
+    pub servers: DemoServers,
+    pub engine: Engine,
+}
+
+impl DemoProfile {
+    /// Starts the servers under `data_dir` and opens the engine; a new demo gets `starters`
+    /// (some of [`STARTER_POLICIES`]) as its first policies.
+    pub async fn start(data_dir: &Path, starters: &[(&str, &[&str])]) -> anyhow::Result<Self> {
+        let rclone =
+            fanout_core::rclone::locate_binary(None).context("rclone was not found: run scripts/fetch-rclone first")?;
+        let servers = start(&rclone, data_dir).await?;
+        let config = Config::parse(&servers.config_yaml(), "demo profile")?;
+        let secrets: MemorySecrets = servers.secrets().into_iter().collect();
+        let engine = Engine::open(config, &data_dir.join("state"), Arc::new(secrets)).await?;
+        if engine.policies().await?.is_empty() {
+            for (folder, destinations) in starters {
+                let destinations: Vec<String> = destinations.iter().map(|d| d.to_string()).collect();
+                engine.add_policy(folder, &destinations, true).await?;
+            }
+        }
+        Ok(Self { servers, engine })
     }
 }
