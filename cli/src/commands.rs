@@ -39,7 +39,10 @@ pub async fn destinations(engine: &Engine, args: DestinationsArgs) -> anyhow::Re
             let mut all_ok = true;
             for key in keys {
                 match engine.test_destination(&key, create).await {
-                    Ok(()) => println!("{key}: ok"),
+                    Ok(keeper) => {
+                        let label = engine.config.destination(&key).map(|d| d.provider.label).unwrap_or("it");
+                        println!("{key}: ok; {}", keeper.describe(label));
+                    }
                     Err(e) => {
                         all_ok = false;
                         eprintln!("error: {e}");
@@ -188,10 +191,11 @@ pub async fn verify(
     destination: Option<&str>,
     download: u8,
     against: VerifyAgainst,
+    versions: bool,
     as_json: bool,
 ) -> anyhow::Result<ExitCode> {
     let report = match against {
-        VerifyAgainst::Ledger => engine.verify(destination, download).await?,
+        VerifyAgainst::Ledger => engine.verify_with(destination, download, versions).await?,
         VerifyAgainst::Drive => engine.verify_against_drive(destination).await?,
     };
     if as_json {
@@ -213,9 +217,76 @@ pub async fn verify(
                 );
             }
         }
+        for (key, v) in &report.versions {
+            println!("{key:<16} {} earlier versions checked: {} intact, {} missing", v.checked, v.intact, v.missing);
+            for problem in &v.problems {
+                println!("    {problem}");
+            }
+        }
         if !report.all_intact {
             println!("The next `fanout sync` copies what is missing or damaged again.");
         }
     }
     Ok(if report.all_intact { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+pub async fn history(engine: &Engine, file: &str, as_json: bool) -> anyhow::Result<ExitCode> {
+    let history = engine.history(file).await?;
+    if as_json {
+        print_json(&history)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("{}", history.drive_path);
+    if history.destinations.is_empty() {
+        println!("  no copy made yet");
+    }
+    for (key, versions) in &history.destinations {
+        println!("  {key}");
+        for v in versions {
+            let md5 = v.md5.as_deref().unwrap_or("-");
+            let size = crate::progress::human_bytes(v.size.unwrap_or(0).max(0) as u64);
+            let state = match v.state {
+                fanout_core::db::VersionState::Current => "current".to_string(),
+                fanout_core::db::VersionState::Kept => format!("kept at {}", v.location()),
+                fanout_core::db::VersionState::Pruned => "pruned".to_string(),
+                fanout_core::db::VersionState::Missing => {
+                    format!("missing: {}", v.note.as_deref().unwrap_or("not found at the destination"))
+                }
+            };
+            println!("    {}  md5 {md5}  {size}  {state}", v.copied_at);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn prune(
+    engine: &Engine,
+    destination: Option<&str>,
+    dry_run: bool,
+    as_json: bool,
+) -> anyhow::Result<ExitCode> {
+    let report = engine.prune(destination, dry_run).await?;
+    if as_json {
+        print_json(&report)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let verb = if dry_run { "would remove" } else { "removed" };
+    for (key, counts) in &report.destinations {
+        if counts.retention.keeps_everything() {
+            println!("{key}: keeps every version (no keep_versions set); nothing to prune");
+            continue;
+        }
+        println!(
+            "{key}: {verb} {} earlier versions ({})",
+            counts.removed.len(),
+            crate::progress::human_bytes(counts.bytes_removed.max(0) as u64)
+        );
+        for v in &counts.removed {
+            println!("    {}  copied {}  {}", v.drive_path, v.copied_at, v.location);
+        }
+        for v in &counts.skipped {
+            println!("    kept: {}  copied {}: {}", v.drive_path, v.copied_at, v.skipped.as_deref().unwrap_or(""));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -51,6 +51,24 @@ enum Command {
         /// What the copies are compared with: the ledger's records, or Drive's current files.
         #[arg(long, value_enum, default_value_t = VerifyAgainst::Ledger)]
         against: VerifyAgainst,
+        /// Check the kept earlier versions too.
+        #[arg(long)]
+        versions: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Every version of a file (Drive path or ID) at every destination, newest first.
+    History {
+        file: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Remove the earlier versions a destination's `keep_versions` lets go (never a current
+    /// copy, never one under Object Lock); `--dry-run` lists them and removes nothing.
+    Prune {
+        destination: Option<String>,
+        #[arg(long)]
+        dry_run: bool,
         #[arg(long)]
         json: bool,
     },
@@ -217,8 +235,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
         Command::Sync(args) => progress::sync(&engine, args).await?,
         Command::Plan(flag) => commands::plan(&engine, flag.json).await?,
-        Command::Verify { destination, download, against, json } => {
-            commands::verify(&engine, destination.as_deref(), download, against, json).await?
+        Command::Verify { destination, download, against, versions, json } => {
+            commands::verify(&engine, destination.as_deref(), download, against, versions, json).await?
+        }
+        Command::History { file, json } => commands::history(&engine, &file, json).await?,
+        Command::Prune { destination, dry_run, json } => {
+            commands::prune(&engine, destination.as_deref(), dry_run, json).await?
         }
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,

@@ -164,7 +164,9 @@ async fn every_destination_holds_exactly_what_its_policies_say_byte_for_byte() {
             let on_disk = match &sandbox.dests[key] {
                 common::Dest::S3 { server, .. } => server.dir.join(remote),
                 common::Dest::Local { .. } => std::path::PathBuf::from(remote),
-                common::Dest::B2 { .. } => unreachable!("this sandbox has no B2 destination"),
+                common::Dest::B2 { .. } | common::Dest::Moto { .. } => {
+                    unreachable!("this sandbox has only rclone S3 servers and a folder")
+                }
             };
             assert!(on_disk.starts_with(&root), "{remote}");
             let bytes = std::fs::read(&on_disk).unwrap_or_else(|e| panic!("{key} lacks {remote}: {e}"));

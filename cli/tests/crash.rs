@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{drive_truth, Sandbox};
+use common::{children_of, drive_truth, Sandbox};
 
 const LARGE_FILES: usize = 6;
 const LARGE_SIZE: usize = 8 * 1024 * 1024;
@@ -34,21 +34,6 @@ async fn slow_sandbox() -> (tempfile::TempDir, Sandbox) {
 }
 
 /// Children of `pid` whose command line contains `needle`.
-fn children_of(pid: u32, needle: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
-        let ppid: Option<u32> =
-            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
-            out.push(child);
-        }
-    }
-    out
-}
-
 /// Gone, or a zombie nobody reaped: either way it runs no more.
 fn is_gone(pid: u32) -> bool {
     match std::fs::read_to_string(format!("/proc/{pid}/stat")) {

@@ -86,6 +86,14 @@ struct RawDestination {
     storage_class: Option<String>,
     prefix: Option<String>,
     multipart_from_mib: Option<u64>,
+    keep_versions: Option<RawRetention>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRetention {
+    days: Option<u32>,
+    count: Option<u32>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +158,24 @@ pub struct DestinationConfig {
     /// Objects from this size on are uploaded in parts (bucket providers; rclone's default,
     /// 200 MiB, when not set).
     pub multipart_from: Option<u64>,
+    /// Which earlier versions `fanout prune` may remove; none set keeps every version.
+    pub keep_versions: Retention,
+}
+
+/// How long earlier versions are kept, when a person asks for a limit. A version goes only
+/// when every limit given lets it go.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Retention {
+    /// Keep versions copied in the last this many days.
+    pub days: Option<u32>,
+    /// Keep this many versions of each file, the current one included.
+    pub count: Option<u32>,
+}
+
+impl Retention {
+    pub fn keeps_everything(&self) -> bool {
+        self.days.is_none() && self.count.is_none()
+    }
 }
 
 impl DestinationConfig {
@@ -384,6 +410,11 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
             ))
         }
     };
+    let keep = d.keep_versions.unwrap_or_default();
+    if keep.count == Some(0) {
+        return Err(invalid(field("keep_versions.count"), "must be at least 1 (the current copy)"));
+    }
+    let keep_versions = Retention { days: keep.days, count: keep.count };
     let prefix = d.prefix.unwrap_or_default().trim_matches('/').to_string();
     if prefix.split('/').any(|c| c == ".." || c == ".") {
         return Err(invalid(field("prefix"), "must not contain `.` or `..` components"));
@@ -398,6 +429,7 @@ fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfi
         storage_class: d.storage_class.filter(|s| !s.is_empty()),
         prefix,
         multipart_from,
+        keep_versions,
     })
 }
 

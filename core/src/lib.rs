@@ -20,8 +20,9 @@ pub use engine::{Engine, EngineError};
 
 // What the shells (CLI, desktop) use, from the engine's one surface.
 pub use db::{DestinationStats, FilePage, FileQuery, FileRow, PairRecord, RunRecord, RunStatus, SyncStatus};
-pub use engine::{default_config_path, default_data_dir, DriveFolder, GoogleStatus, SecretStatus};
+pub use engine::{default_config_path, default_data_dir, DriveFolder, FileHistory, GoogleStatus, SecretStatus};
 pub use policy::FolderPolicy;
 pub use storage::DestinationInfo;
 pub use sync::verify::VerifyReport;
+pub use sync::versions::PruneReport;
 pub use sync::{ProgressSnapshot, SyncEvent, SyncOptions, SyncPlan, SyncSummary};

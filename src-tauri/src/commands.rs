@@ -70,9 +70,12 @@ pub struct TestVerdict {
 #[tauri::command]
 pub async fn test_destination(state: State<'_, AppState>, key: String) -> CommandResult<TestVerdict> {
     Ok(match state.engine.test_destination(&key, false).await {
-        Ok(()) => TestVerdict {
+        Ok(keeper) => TestVerdict {
             ok: true,
-            message: format!("{key}: test passed (reached it, keys accepted, contents listed)"),
+            message: format!(
+                "{key}: test passed (reached it, keys accepted, contents listed); {}.",
+                keeper.describe("the destination")
+            ),
         },
         Err(e) => TestVerdict { ok: false, message: e.to_string() },
     })
@@ -183,4 +186,10 @@ pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> CommandRes
     let result = if enabled { autolaunch.enable() } else { autolaunch.disable() };
     result.map_err(|e| CommandError::new("internal", format!("cannot change start at login: {e}")))?;
     autolaunch.is_enabled().map_err(|e| CommandError::new("internal", e.to_string()))
+}
+
+/// Every version of a file at every destination, newest first.
+#[tauri::command]
+pub async fn file_history(state: State<'_, AppState>, file_id: String) -> CommandResult<fanout_core::FileHistory> {
+    Ok(state.engine.history(&file_id).await?)
 }

@@ -66,6 +66,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::destination_stats,
             commands::recent_runs,
             commands::list_files,
+            commands::file_history,
             commands::secret_status,
             commands::set_secret,
             commands::clear_secret,

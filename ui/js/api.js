@@ -61,6 +61,7 @@ export const api = {
   syncStatus: () => invoke('sync_status'),
   destinationStats: () => invoke('destination_stats'),
   recentRuns: (limit = 10) => invoke('recent_runs', { limit }),
+  fileHistory: (fileId) => invoke('file_history', { fileId }),
   listFiles: ({ search, destination, status, offset, limit }) =>
     invoke('list_files', { query: { ...defined({ search, destination, status }), offset, limit } }),
 

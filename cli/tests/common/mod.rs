@@ -16,6 +16,7 @@ use std::process::Output;
 use fanout_testkit::fake_b2::FakeB2;
 use fanout_testkit::fake_google::store::{Content, FileEntry, FOLDER, ROOT_ID, SHORTCUT};
 use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
+use fanout_testkit::moto::MotoServer;
 use fanout_testkit::s3::S3Server;
 use md5::{Digest, Md5};
 
@@ -30,9 +31,24 @@ pub fn md5_hex(bytes: &[u8]) -> String {
 /// A destination in the sandbox: an S3 server (with its bucket), a fake Backblaze B2 (native
 /// API), or a local folder.
 pub enum Dest {
-    S3 { server: S3Server, bucket: String },
-    B2 { server: FakeB2, bucket: String, key_id: String, app_key: String },
-    Local { path: PathBuf },
+    S3 {
+        server: S3Server,
+        bucket: String,
+    },
+    /// moto: an S3 server with Bucket Versioning (and Object Lock) on its bucket.
+    Moto {
+        server: MotoServer,
+        bucket: String,
+    },
+    B2 {
+        server: FakeB2,
+        bucket: String,
+        key_id: String,
+        app_key: String,
+    },
+    Local {
+        path: PathBuf,
+    },
 }
 
 pub struct Sandbox {
@@ -75,6 +91,14 @@ impl Sandbox {
                 std::fs::create_dir_all(&path).unwrap();
                 yaml += &format!("  {key}:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
                 map.insert(key.to_string(), Dest::Local { path });
+            } else if *kind == "moto" {
+                let bucket = format!("bucket-{}", key.replace('_', "-"));
+                let server = MotoServer::start(&bucket, true).unwrap();
+                yaml += &format!(
+                    "  {key}:\n    type: s3_compatible\n    enabled: true\n    bucket: {bucket}\n    endpoint: {}\n    region: us-east-1\n",
+                    server.endpoint()
+                );
+                map.insert(key.to_string(), Dest::Moto { server, bucket });
             } else if *kind == "backblaze_b2" {
                 let bucket = format!("bucket-{}", key.replace('_', "-"));
                 let (key_id, app_key) =
@@ -188,6 +212,9 @@ impl Sandbox {
             .filter_map(|(key, dest)| match dest {
                 Dest::S3 { server, .. } => Some((key.clone(), (server.access_key.clone(), server.secret_key.clone()))),
                 Dest::B2 { key_id, app_key, .. } => Some((key.clone(), (key_id.clone(), app_key.clone()))),
+                Dest::Moto { server, .. } => {
+                    Some((key.clone(), (server.access_key.clone(), server.secret_key.clone())))
+                }
                 Dest::Local { .. } => None,
             })
             .collect()
@@ -255,22 +282,62 @@ impl Sandbox {
             Dest::S3 { server, bucket } => server.dir.join(bucket),
             Dest::Local { path } => path.clone(),
             Dest::B2 { .. } => panic!("{key} keeps its objects inside the fake B2"),
+            Dest::Moto { .. } => panic!("{key} keeps its objects inside moto"),
         }
     }
 
-    /// Every object at a destination: relative path → bytes, read from the server's storage.
+    /// Every object of the backup at a destination (Fanout's own `.fanout/` area aside):
+    /// relative path → current bytes, read from the server's storage.
     pub fn objects(&self, key: &str) -> BTreeMap<String, Vec<u8>> {
-        if let Dest::B2 { server, bucket, .. } = &self.dests[key] {
-            return server
-                .object_names(bucket)
-                .into_iter()
-                .filter_map(|name| server.object(bucket, &name).map(|bytes| (name, bytes)))
-                .collect();
+        let mut all = self.all_objects(key);
+        all.retain(|path, _| !path.starts_with(".fanout/"));
+        all
+    }
+
+    /// Every object at a destination, Fanout's versions area included.
+    pub fn all_objects(&self, key: &str) -> BTreeMap<String, Vec<u8>> {
+        match &self.dests[key] {
+            Dest::B2 { server, bucket, .. } => {
+                return server
+                    .object_names(bucket)
+                    .into_iter()
+                    .filter_map(|name| server.object(bucket, &name).map(|bytes| (name, bytes)))
+                    .collect()
+            }
+            Dest::Moto { server, bucket } => {
+                let listed = server
+                    .python(&format!(
+                        "keys = [o['Key'] for o in s3.list_objects_v2(Bucket='{bucket}').get('Contents', [])]\n\
+                         print(json.dumps({{k: s3.get_object(Bucket='{bucket}', Key=k)['Body'].read().hex() for k in keys}}))"
+                    ))
+                    .unwrap();
+                let map: BTreeMap<String, String> = serde_json::from_str(listed.trim()).unwrap();
+                return map.into_iter().map(|(k, v)| (k, hex::decode(v).unwrap())).collect();
+            }
+            _ => {}
         }
         let root = self.storage_root(key);
         let mut out = BTreeMap::new();
         walk(&root, &root, &mut out);
         out
+    }
+
+    /// Every byte string each object at a destination still has, current and kept versions
+    /// (B2's and moto's own versions, Fanout's versions area elsewhere): object path → bytes.
+    pub fn every_version(&self, key: &str, object: &str) -> Vec<Vec<u8>> {
+        match &self.dests[key] {
+            Dest::B2 { server, bucket, .. } => server.version_bytes(bucket, object),
+            Dest::Moto { server, bucket } => {
+                server.versions(bucket, object).unwrap().into_iter().map(|(_, b)| b).collect()
+            }
+            _ => {
+                let all = self.all_objects(key);
+                let kept = format!(".fanout/versions/{object}/");
+                let mut out: Vec<Vec<u8>> = all.get(object).cloned().into_iter().collect();
+                out.extend(all.iter().filter(|(k, _)| k.starts_with(&kept)).map(|(_, v)| v.clone()));
+                out
+            }
+        }
     }
 
     /// (inode, ctime) of every object: changes if and only if an object was written.
@@ -411,4 +478,20 @@ pub fn write_files(root: &Path, rel: &str, prefix: &str, count: usize) {
         )
         .unwrap();
     }
+}
+
+/// The processes `pid` started whose command line contains `needle`.
+pub fn children_of(pid: u32, needle: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(child) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+        let ppid: Option<u32> =
+            stat.rsplit_once(')').and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse().ok());
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if ppid == Some(pid) && String::from_utf8_lossy(&cmdline).contains(needle) {
+            out.push(child);
+        }
+    }
+    out
 }

@@ -53,6 +53,18 @@ impl Database {
         .await?)
     }
 
+    /// The item at a Drive path (as the listing worked it out), if there is one.
+    pub async fn file_at_path(&self, drive_path: &str) -> Result<Option<FileRecord>, DbError> {
+        Ok(sqlx::query_as::<_, FileRecord>(
+            "SELECT file_id, parent_id, name, remote_name, mime_type, is_folder, content_id, size, md5, version,
+                    modified_time, drive_path, remote_path, trashed, explicitly_trashed, drive_trashed, gone, skip_reason
+             FROM files WHERE drive_path = ? AND is_folder = 0 ORDER BY gone, file_id LIMIT 1",
+        )
+        .bind(drive_path)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
     /// Folders already listed whose name contains `text` anywhere (case-insensitively for
     /// ASCII): (ID, name). Drive's own search matches only the start of each word.
     pub async fn known_folders_named(&self, text: &str, limit: i64) -> Result<Vec<(String, String)>, DbError> {

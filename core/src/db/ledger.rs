@@ -7,13 +7,15 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Row, Sqlite};
 
+use super::versions::Replaced;
 use super::{now, Database, DbError};
 use crate::storage::check::VerifiedBy;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
 pub enum SyncStatus {
     Synced,
+    #[default]
     Pending,
     Failed,
 }
@@ -58,6 +60,10 @@ pub struct PairUpdate {
     /// For `synced`: the hash the destination itself reported for the copy.
     pub remote_hash: Option<String>,
     pub error_message: Option<String>,
+    /// For `synced`: Drive's modifiedTime of the version copied.
+    pub modified_time: Option<String>,
+    /// For `synced`: where the copy this one replaced lives now.
+    pub replaced: Option<Replaced>,
 }
 
 /// One ledger row as stored.
@@ -77,13 +83,31 @@ pub struct PairRecord {
     pub attempts: i64,
 }
 
-/// What the planner needs to know of a pair.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the planner needs to know of a pair: its state, and its last verified copy.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LedgerEntry {
     pub status: SyncStatus,
     pub md5: Option<String>,
     pub version: Option<i64>,
     pub remote_path: Option<String>,
+    pub size: Option<i64>,
+    pub remote_hash: Option<String>,
+    pub last_sync: Option<String>,
+}
+
+impl LedgerEntry {
+    /// The last verified copy, if it was made at `remote_path` (a copy that was never made,
+    /// or made at another path, is not there to be replaced).
+    pub fn copy_at(&self, remote_path: &str) -> Option<crate::sync::plan::PreviousCopy> {
+        (self.remote_path.as_deref() == Some(remote_path) && self.last_sync.is_some()).then(|| {
+            crate::sync::plan::PreviousCopy {
+                md5: self.md5.clone(),
+                size: self.size,
+                remote_hash: self.remote_hash.clone(),
+                copied_at: self.last_sync.clone(),
+            }
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -195,6 +219,7 @@ impl Database {
             .bind(if synced { u.remote_hash.as_deref() } else { None })
             .execute(&mut *tx)
             .await?;
+            super::versions::record_current(&mut tx, file_id, u, &at).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -246,10 +271,12 @@ impl Database {
 
     /// The whole ledger, keyed by (file, destination), for planning.
     pub async fn load_ledger(&self) -> Result<HashMap<(String, String), LedgerEntry>, DbError> {
-        let rows =
-            sqlx::query("SELECT file_id, destination, sync_status, md5, version, remote_path FROM file_destinations")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query(
+            "SELECT file_id, destination, sync_status, md5, version, remote_path, size, remote_hash, last_sync
+             FROM file_destinations",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let mut ledger = HashMap::with_capacity(rows.len());
         for row in rows {
             let status: String = row.try_get("sync_status")?;
@@ -262,6 +289,9 @@ impl Database {
                     md5: row.try_get("md5")?,
                     version: row.try_get("version")?,
                     remote_path: row.try_get("remote_path")?,
+                    size: row.try_get("size")?,
+                    remote_hash: row.try_get("remote_hash")?,
+                    last_sync: row.try_get("last_sync")?,
                 },
             );
         }
@@ -438,6 +468,8 @@ mod tests {
             verified_by: Some(VerifiedBy::Md5),
             remote_hash: Some("m".into()),
             error_message: (status == SyncStatus::Failed).then(|| "boom".into()),
+            modified_time: None,
+            replaced: None,
         }
     }
 

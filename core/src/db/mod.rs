@@ -7,6 +7,7 @@ mod intents;
 mod ledger;
 mod policies;
 mod runs;
+mod versions;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -19,6 +20,7 @@ pub use files::{FileRecord, FileUpsert};
 pub use intents::UploadIntent;
 pub use ledger::{DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus};
 pub use runs::{RunCounts, RunRecord, RunStatus};
+pub use versions::{Replaced, VersionRecord, VersionState};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {

@@ -16,8 +16,10 @@ use crate::drive::{DriveClient, DriveError, DriveFile};
 use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
+use crate::storage::versions::VersionKeeper;
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
 use crate::sync::verify::{verify, verify_against_drive, VerifyReport};
+use crate::sync::versions::PruneReport;
 use crate::sync::{run_plan, run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
 
 #[derive(Debug, thiserror::Error)]
@@ -50,10 +52,20 @@ pub enum EngineError {
     RcloneMissing,
     #[error("no folder is set up for backup")]
     NoPolicies,
+    #[error("`{0}` is not a file Fanout has seen in Drive (give its Drive path, like Work/report.pdf, or its ID)")]
+    UnknownFile(String),
     #[error("a sync is already running for this data folder ({0}); wait for it to finish")]
     AlreadyRunning(PathBuf),
     #[error("cannot use the data folder {path}: {source}")]
     DataDir { path: PathBuf, source: std::io::Error },
+}
+
+/// Every version of one file, per destination, newest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FileHistory {
+    pub file_id: String,
+    pub drive_path: String,
+    pub destinations: std::collections::BTreeMap<String, Vec<crate::db::VersionRecord>>,
 }
 
 /// Fanout's engine over one data folder.
@@ -145,13 +157,17 @@ impl Engine {
 
     /// Tests one destination's connection, credentials and bucket (or folder, which
     /// `create_folder` makes when it is missing).
-    pub async fn test_destination(&self, key: &str, create_folder: bool) -> Result<(), EngineError> {
+    /// Says who keeps earlier versions there.
+    pub async fn test_destination(&self, key: &str, create_folder: bool) -> Result<VersionKeeper, EngineError> {
         let dest = self.config.destination(key).ok_or_else(|| StorageError::UnknownDestination(key.to_string()))?;
         if !dest.enabled {
             return Err(StorageError::Disabled(key.to_string()).into());
         }
         let storage = self.storage().await?;
-        let result = storage.test_destination(key, create_folder).await;
+        let result = match storage.test_destination(key, create_folder).await {
+            Ok(()) => storage.version_keeper(key).await,
+            Err(e) => Err(e),
+        };
         storage.shutdown().await;
         Ok(result?)
     }
@@ -368,14 +384,67 @@ impl Engine {
     /// destination); `download_percent` of them are read back in full, a different part each
     /// time.
     pub async fn verify(&self, destination: Option<&str>, download_percent: u8) -> Result<VerifyReport, EngineError> {
+        self.verify_with(destination, download_percent, false).await
+    }
+
+    /// Like [`Engine::verify`]; with `versions`, the kept earlier versions are checked too.
+    pub async fn verify_with(
+        &self,
+        destination: Option<&str>,
+        download_percent: u8,
+        versions: bool,
+    ) -> Result<VerifyReport, EngineError> {
         let _lock = self.lock_sync().await?;
         let destinations = self.destinations_to_verify(destination)?;
         let storage = self.storage().await?;
         let scratch = self.data_dir.join("verify");
         std::fs::create_dir_all(&scratch).map_err(|source| EngineError::DataDir { path: scratch.clone(), source })?;
-        let report = verify(&self.config, &self.db, &storage, &destinations, download_percent, &scratch).await;
+        let mut report = verify(&self.config, &self.db, &storage, &destinations, download_percent, &scratch).await;
+        if let (Ok(report), true) = (&mut report, versions) {
+            for dest in &destinations {
+                let check = crate::sync::versions::check_kept(&self.config, &self.db, &storage, dest).await;
+                match check {
+                    Ok(check) => {
+                        report.all_intact &= check.missing == 0;
+                        report.versions.insert(dest.clone(), check);
+                    }
+                    Err(e) => {
+                        storage.shutdown().await;
+                        return Err(e.into());
+                    }
+                }
+            }
+        }
         storage.shutdown().await;
         let _ = std::fs::remove_dir_all(&scratch);
+        Ok(report?)
+    }
+
+    /// Every version of a file (by Drive ID or path) at every destination, newest first.
+    pub async fn history(&self, file: &str) -> Result<FileHistory, EngineError> {
+        let record = match self.db.get_file(file).await? {
+            Some(record) => record,
+            None => self
+                .db
+                .file_at_path(file.trim_matches('/'))
+                .await?
+                .ok_or_else(|| EngineError::UnknownFile(file.to_string()))?,
+        };
+        let mut destinations: std::collections::BTreeMap<String, Vec<crate::db::VersionRecord>> = Default::default();
+        for version in self.db.versions_of(&record.file_id).await? {
+            destinations.entry(version.destination.clone()).or_default().push(version);
+        }
+        Ok(FileHistory { file_id: record.file_id, drive_path: record.drive_path, destinations })
+    }
+
+    /// Removes (or, with `dry_run`, lists) the earlier versions each destination's
+    /// `keep_versions` lets go: never a current copy, never a locked one.
+    pub async fn prune(&self, destination: Option<&str>, dry_run: bool) -> Result<PruneReport, EngineError> {
+        let _lock = self.lock_sync().await?;
+        let destinations = self.destinations_to_verify(destination)?;
+        let storage = self.storage().await?;
+        let report = crate::sync::versions::prune(&self.config, &self.db, &storage, &destinations, dry_run).await;
+        storage.shutdown().await;
         Ok(report?)
     }
 

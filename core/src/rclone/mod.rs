@@ -145,7 +145,7 @@ impl RcloneDaemon {
             Ok(v) => Ok(v),
             Err(CallError::Rc(message)) => Err(RcloneError::Failed(message)),
             Err(CallError::Transport(message)) => {
-                if running.child.has_exited() {
+                if exits_soon(running).await {
                     *guard = None;
                     return Err(RcloneError::DaemonDied);
                 }
@@ -252,6 +252,21 @@ const PASSED_THROUGH: &[&str] = &[
 
 fn passed_through() -> Vec<(String, String)> {
     PASSED_THROUGH.iter().filter_map(|name| std::env::var(name).ok().map(|value| (name.to_string(), value))).collect()
+}
+
+/// Whether the daemon has exited or does within a moment: a killed process closes its socket
+/// a little before its exit can be seen, so a refused call alone does not tell.
+async fn exits_soon(running: &mut Running) -> bool {
+    let deadline = Instant::now() + Duration::from_millis(300);
+    loop {
+        if running.child.has_exited() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 enum CallError {

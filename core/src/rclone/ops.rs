@@ -19,6 +19,8 @@ pub struct ListOptions {
     pub quick: bool,
     /// Folders too (a connection test lists the top only).
     pub with_folders: bool,
+    /// Each file's metadata (Object Lock retention, for one).
+    pub metadata: bool,
 }
 
 /// One file as a destination lists it.
@@ -28,6 +30,8 @@ pub struct ListedFile {
     pub name: String,
     pub size: i64,
     pub hash: Option<String>,
+    /// Until when Object Lock keeps it from being deleted (RFC 3339), if it is locked.
+    pub locked_until: Option<String>,
 }
 
 /// How a batch copy runs: rclone's parallelism for it.
@@ -50,6 +54,9 @@ impl RcloneDaemon {
             opt["showHash"] = json!(true);
             opt["hashTypes"] = json!([hash]);
         }
+        if options.metadata {
+            opt["metadata"] = json!(true);
+        }
         let mut params = json!({ "fs": fs, "remote": dir, "opt": opt });
         if options.quick {
             // A test answers quickly: an unreachable endpoint is not retried for a minute.
@@ -63,6 +70,19 @@ impl RcloneDaemon {
             .flatten()
             .filter_map(|item| listed(item, dir, options))
             .collect())
+    }
+
+    /// Whether the bucket at `fs` keeps versions: S3's Bucket Versioning status (`Enabled`,
+    /// `Suspended`, or none), through rclone's `backend versioning` command.
+    pub async fn bucket_versioning(&self, fs: &str) -> Result<Option<String>, RcloneError> {
+        let answer = self.call("backend/command", json!({ "command": "versioning", "fs": fs })).await?;
+        Ok(answer.get("result").and_then(Value::as_str).map(str::to_string).filter(|s| !s.is_empty()))
+    }
+
+    /// Deletes one file (`operations/deletefile`): a version Fanout kept, or an older version
+    /// the provider keeps (named as a `versions` listing names it).
+    pub async fn delete_file(&self, fs: &str, path: &str) -> Result<(), RcloneError> {
+        self.call("operations/deletefile", json!({ "fs": fs, "remote": path })).await.map(drop)
     }
 
     /// Makes `dir` at `fs` (and its parents) if missing (`operations/mkdir`).
@@ -131,5 +151,11 @@ fn listed(item: &Value, dir: &str, options: &ListOptions) -> Option<ListedFile> 
             .filter(|h| !h.is_empty())
             .map(str::to_lowercase)
     });
-    Some(ListedFile { name: name.to_string(), size: item.get("Size").and_then(Value::as_i64).unwrap_or(-1), hash })
+    let locked_until = item
+        .get("Metadata")
+        .and_then(|m| m.get("object-lock-retain-until-date"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let size = item.get("Size").and_then(Value::as_i64).unwrap_or(-1);
+    Some(ListedFile { name: name.to_string(), size, hash, locked_until })
 }

@@ -6,6 +6,7 @@
 pub mod check;
 pub mod leftovers;
 pub mod providers;
+pub mod versions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,8 @@ pub struct StorageManager {
     daemon: RcloneDaemon,
     destinations: Vec<Destination>,
     transfers: usize,
+    /// Who keeps earlier versions at each destination, once asked.
+    keepers: tokio::sync::Mutex<HashMap<String, versions::VersionKeeper>>,
 }
 
 fn remote_name(key: &str) -> String {
@@ -187,7 +190,7 @@ impl StorageManager {
             env.push(("RCLONE_BWLIMIT".into(), limit.clone()));
         }
         let daemon = RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?;
-        Ok(Self { daemon, destinations, transfers: config.sync.upload_concurrency })
+        Ok(Self { daemon, destinations, transfers: config.sync.upload_concurrency, keepers: Default::default() })
     }
 
     pub fn daemon(&self) -> &RcloneDaemon {

@@ -44,6 +44,17 @@ pub struct SecretField {
     pub env_aliases: &'static [&'static str],
 }
 
+/// Whether a provider keeps the earlier versions of an object that is written again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Versioning {
+    /// Always (B2: an upload of an existing name makes a new file version).
+    Always,
+    /// When the bucket has it on (S3 Bucket Versioning), which rclone can ask.
+    WhenTheBucketHasIt,
+    /// Never (a folder): Fanout keeps earlier versions itself.
+    Never,
+}
+
 /// A setting of `config.yaml` that a provider passes on to rclone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Setting {
@@ -72,6 +83,7 @@ pub struct Provider {
     pub unsigned_payload_over_http: bool,
     pub location: Location,
     pub hash: HashKind,
+    pub versioning: Versioning,
     pub secrets: &'static [SecretField],
     /// Whether the config must give an endpoint (S3-compatible services).
     pub needs_endpoint: bool,
@@ -164,6 +176,7 @@ const fn s3(
         unsigned_payload_over_http: true,
         location: Location::Bucket,
         hash: HashKind::Md5,
+        versioning: Versioning::WhenTheBucketHasIt,
         secrets,
         needs_endpoint,
         default_endpoint,
@@ -198,6 +211,7 @@ pub const PROVIDERS: &[Provider] = &[
         unsigned_payload_over_http: false,
         location: Location::Bucket,
         hash: HashKind::Sha1,
+        versioning: Versioning::Always,
         secrets: B2_KEYS,
         needs_endpoint: false,
         default_endpoint: None,
@@ -238,6 +252,7 @@ pub const PROVIDERS: &[Provider] = &[
         unsigned_payload_over_http: false,
         location: Location::Folder,
         hash: HashKind::Md5,
+        versioning: Versioning::Never,
         secrets: &[],
         needs_endpoint: false,
         default_endpoint: None,

@@ -1,11 +1,13 @@
 //! The sync service: list Drive under the policy folders, plan from policies × ledger, then
 //! download once, fan out, verify and record.
 
+mod keep;
 pub mod listing;
 pub mod plan;
 pub mod progress;
 mod transfer;
 pub mod verify;
+pub mod versions;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -22,7 +24,7 @@ use crate::rclone::RcloneError;
 use crate::secrets::SecretStore;
 use crate::storage::{staging_dir, StorageError, StorageManager};
 
-pub use plan::{plan_sync, PlanTarget, PlannedFile, RefusedPair, SyncPlan};
+pub use plan::{plan_sync, PlanTarget, PlannedFile, PreviousCopy, RefusedPair, SyncPlan};
 pub use progress::{DestinationProgress, ProgressReporter, ProgressSnapshot, SyncEvent};
 
 #[derive(Debug, thiserror::Error)]
@@ -322,6 +324,8 @@ async fn record_refused(db: &Database, refused: &[RefusedPair]) -> Result<Vec<St
             verified_by: None,
             remote_hash: None,
             error_message: Some(pair.reason.clone()),
+            modified_time: None,
+            replaced: None,
         };
         db.record_file_results(&pair.file_id, &[update]).await?;
         let reason = format!("{}: {}", pair.drive_path, pair.reason);
@@ -357,6 +361,7 @@ async fn transfer_planned(
     let transfer = transfer::Transfer {
         db: ctx.db,
         storage,
+        started_at: crate::db::now(),
         drive: ctx.drive.clone(),
         staging: staging_dir(ctx.data_dir, run_id),
         sync: &ctx.config.sync,

@@ -20,9 +20,24 @@ pub struct PlannedFile {
     /// Drive's md5, when the file has bytes of its own (not for Workspace exports).
     pub md5: Option<String>,
     pub version: Option<i64>,
+    pub modified_time: Option<String>,
     /// The MIME type to export to, for Google Workspace files.
     pub export_mime: Option<String>,
     pub destinations: Vec<String>,
+    /// Per destination, the copy already at `remote_path` that this one replaces: it is kept
+    /// (as an older version) before the new bytes go over it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub previous: BTreeMap<String, PreviousCopy>,
+}
+
+/// The last verified copy of a file at a destination, as the ledger describes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PreviousCopy {
+    pub md5: Option<String>,
+    pub size: Option<i64>,
+    /// The destination's own hash of it (md5 or sha1).
+    pub remote_hash: Option<String>,
+    pub copied_at: Option<String>,
 }
 
 /// Where a planned pair lands: the destination's root, and its object-name limit.
@@ -137,6 +152,7 @@ pub fn plan_sync(
             continue;
         };
         let mut needed = Vec::new();
+        let mut previous = BTreeMap::new();
         for dest in destinations {
             let Some(target) = enabled_destinations.get(&dest) else {
                 unavailable.insert(dest);
@@ -154,7 +170,11 @@ pub fn plan_sync(
                 continue;
             }
             let expected = format!("{}/{}", target.root, file.remote_path);
-            if !up_to_date(ledger.get(&(file.file_id.clone(), dest.clone())), file, &expected) {
+            let entry = ledger.get(&(file.file_id.clone(), dest.clone()));
+            if !up_to_date(entry, file, &expected) {
+                if let Some(copy) = entry.and_then(|e| e.copy_at(&expected)) {
+                    previous.insert(dest.clone(), copy);
+                }
                 needed.push(dest);
             }
         }
@@ -175,8 +195,10 @@ pub fn plan_sync(
             size: file.size.filter(|_| export.is_none()),
             md5: file.md5.clone().filter(|_| export.is_none()),
             version: file.version,
+            modified_time: file.modified_time.clone(),
             export_mime: export,
             destinations: needed,
+            previous,
         });
     }
     plan.unavailable_destinations = unavailable.into_iter().collect();
@@ -233,6 +255,8 @@ mod tests {
             md5: Some(md5.into()),
             version: Some(1),
             remote_path: Some(format!("bucket/google-drive/{id}")),
+            last_sync: Some("2026-12-01T00:00:00Z".into()),
+            ..Default::default()
         }
     }
 

@@ -17,6 +17,7 @@ use crate::drive::{Downloaded, DriveClient, DriveError};
 use crate::rclone::RcloneError;
 use crate::storage::check::{check_object, VerifiedBy};
 use crate::storage::providers::HashKind;
+use crate::storage::versions::VersionKeeper;
 use crate::storage::{ObjectInfo, StorageError, StorageManager};
 
 use super::plan::PlannedFile;
@@ -29,6 +30,8 @@ const BATCH_BYTES: u64 = 512 * 1024 * 1024;
 pub struct Transfer<'a> {
     pub db: &'a Database,
     pub storage: &'a StorageManager,
+    /// The run's start, as the time kept versions are named by when the ledger has none.
+    pub started_at: String,
     pub drive: DriveClient,
     pub staging: PathBuf,
     pub sync: &'a SyncConfig,
@@ -42,7 +45,7 @@ pub struct Transfer<'a> {
 }
 
 /// What a destination's listing said of a folder: its objects by name, or why it failed.
-type Listed = Result<HashMap<String, ObjectInfo>, String>;
+pub(super) type Listed = Result<HashMap<String, ObjectInfo>, String>;
 
 /// How an upload job ended (a cancelled one is not judged at all).
 enum UploadOutcome {
@@ -230,14 +233,35 @@ impl Transfer<'_> {
         indices: &[usize],
         batch: &[(PlannedFile, Downloaded)],
     ) -> Vec<(usize, PairUpdate)> {
-        let paths: Vec<String> = indices.iter().map(|&i| batch[i].0.remote_path.clone()).collect();
+        // The copies these new bytes replace are kept first: by the provider itself, or by
+        // Fanout in its versions area. A file whose previous copy cannot be kept is not sent.
+        let keeper = self.storage.version_keeper(dest).await.unwrap_or(VersionKeeper::Fanout);
+        let mut kept = super::keep::Kept::default();
+        let send: Vec<usize> = match keeper {
+            VersionKeeper::Fanout => {
+                kept = self.keep_previous_copies(dest, indices, batch).await;
+                indices.iter().copied().filter(|i| !kept.refused.contains_key(i)).collect()
+            }
+            VersionKeeper::Provider => indices.to_vec(),
+        };
+        let mut out: Vec<(usize, PairUpdate)> = std::mem::take(&mut kept.refused)
+            .into_iter()
+            .map(|(i, reason)| {
+                self.note_error(&reason);
+                (i, failed(&batch[i].0, dest, &reason))
+            })
+            .collect();
+        if send.is_empty() {
+            return out;
+        }
+        let paths: Vec<String> = send.iter().map(|&i| batch[i].0.remote_path.clone()).collect();
         let Some(upload) = self.upload(dest, &paths).await else {
             return Vec::new(); // cancelled: unverified pairs keep their previous state
         };
         let started = std::time::Instant::now();
-        let dirs = indices.iter().map(|&i| batch[i].0.remote_path.rsplit_once('/').map_or("", |(d, _)| d));
+        let dirs = send.iter().map(|&i| batch[i].0.remote_path.rsplit_once('/').map_or("", |(d, _)| d));
         let listings = self.list_folders(dest, dirs).await;
-        let out = indices
+        let mut judged: Vec<(usize, PairUpdate)> = send
             .iter()
             .map(|&i| {
                 let (file, downloaded) = &batch[i];
@@ -246,6 +270,13 @@ impl Transfer<'_> {
                 (i, self.judge(dest, file, downloaded, &upload, listed))
             })
             .collect();
+        if keeper == VersionKeeper::Provider {
+            kept.replaced = self.find_provider_versions(dest, &judged, batch).await;
+        }
+        for (i, update) in judged.iter_mut().filter(|(_, u)| u.status == SyncStatus::Synced) {
+            update.replaced = kept.replaced.remove(i);
+        }
+        out.extend(judged);
         tracing::info!(
             destination = dest,
             folders = listings.len(),
@@ -261,9 +292,10 @@ impl Transfer<'_> {
         let started = std::time::Instant::now();
         let intent = self.record_intent(dest, paths).await;
         let upload = self.storage.upload_to(dest, &self.staging, paths, &group, &self.cancel).await;
-        // Over (either way) unless cut short: then the intent stays until the leftovers are gone.
-        let cut_short = matches!(upload, Err(StorageError::Rclone(RcloneError::Cancelled | RcloneError::DaemonDied)));
-        if let (Some(id), false) = (intent, cut_short) {
+        // Only a finished job proves nothing is half-written: after any failure (a daemon killed
+        // mid-copy can look like a plain transport error) the intent stays, and the leftovers
+        // are removed once the run has stopped its daemon.
+        if let (Some(id), true) = (intent, upload.is_ok()) {
             let _ = self.db.clear_upload_intent(id).await;
         }
         tracing::info!(
@@ -289,7 +321,11 @@ impl Transfer<'_> {
     }
 
     /// Lists each folder once, with sizes and hashes.
-    async fn list_folders<'b>(&self, dest: &str, dirs: impl Iterator<Item = &'b str>) -> HashMap<String, Listed> {
+    pub(super) async fn list_folders<'b>(
+        &self,
+        dest: &str,
+        dirs: impl Iterator<Item = &'b str>,
+    ) -> HashMap<String, Listed> {
         let mut listings: HashMap<String, Listed> = HashMap::new();
         for dir in dirs {
             if !listings.contains_key(dir) {
@@ -358,12 +394,14 @@ impl Transfer<'_> {
             verified_by: Some(verified_by),
             remote_hash,
             error_message: None,
+            modified_time: file.modified_time.clone(),
+            replaced: None,
         }
     }
 
     /// Records which objects a copy to a local folder will write, before it starts, so the
     /// partial files an interruption leaves can be told from anything else there.
-    async fn record_intent(&self, dest: &str, paths: &[String]) -> Option<i64> {
+    pub(super) async fn record_intent(&self, dest: &str, paths: &[String]) -> Option<i64> {
         if !self.storage.writes_partial_files(dest) {
             return None;
         }
@@ -402,7 +440,7 @@ impl Transfer<'_> {
         Ok(())
     }
 
-    fn note_error(&self, error: &str) {
+    pub(super) fn note_error(&self, error: &str) {
         if let Ok(mut errors) = self.errors.lock() {
             if errors.len() < 20 && !errors.iter().any(|e| e == error) {
                 errors.push(error.to_string());
@@ -422,6 +460,8 @@ fn failed(file: &PlannedFile, dest: &str, error: &str) -> PairUpdate {
         verified_by: None,
         remote_hash: None,
         error_message: Some(error.to_string()),
+        modified_time: None,
+        replaced: None,
     }
 }
 

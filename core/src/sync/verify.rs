@@ -42,6 +42,9 @@ pub struct VerifyCounts {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct VerifyReport {
     pub destinations: BTreeMap<String, VerifyCounts>,
+    /// The kept earlier versions, when they were checked too (`--versions`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub versions: BTreeMap<String, super::versions::VersionCheck>,
     /// Every copy checked was intact.
     pub all_intact: bool,
 }

@@ -225,6 +225,17 @@ impl FakeB2 {
         versions.map(|vs| vs.iter().map(ObjectMeta::of).collect()).unwrap_or_default()
     }
 
+    /// The bytes of every uploaded version of `name`, newest first (what B2 keeps).
+    pub fn version_bytes(&self, bucket: &str, name: &str) -> Vec<Vec<u8>> {
+        let paths: Vec<std::path::PathBuf> = {
+            let s = self.state();
+            let Some(b) = s.store.buckets.get(bucket) else { return Vec::new() };
+            let versions = b.files.get(name).map(|vs| vs.as_slice()).unwrap_or_default();
+            versions.iter().filter(|v| v.action == store::Action::Upload).map(|v| b.path_of(&v.file_id)).collect()
+        };
+        paths.iter().filter_map(|p| std::fs::read(p).ok()).collect()
+    }
+
     /// Removes every finished version and hide marker of `name`, as if it had never been
     /// uploaded. Returns whether there was anything to remove.
     pub fn delete_object(&self, bucket: &str, name: &str) -> bool {

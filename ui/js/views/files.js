@@ -191,6 +191,8 @@ export function createFiles(root, { shared, navigate, track }) {
     const info = destinations.get(pair.destination);
     const badge = pairBadge(pair, info);
     Object.assign(details.dataset, { path: row.drive_path, destination: pair.destination, status: badge.status });
+    const versionsList = h('section', { class: 'details__versions', 'aria-label': 'Versions at this destination' });
+    loadVersions(row, pair.destination, versionsList);
     const fact = (label, value, cls) => h('div', { class: cls }, h('dt', {}, label), h('dd', {}, value === null || value === undefined || value === '' ? NONE : value));
     replace(
       details,
@@ -212,6 +214,7 @@ export function createFiles(root, { shared, navigate, track }) {
         fact('Last verified', pair.last_verified ? `${formatDate(pair.last_verified)} (${relativeTime(pair.last_verified)})` : null),
         fact('Attempts', formatCount(pair.attempts || 0)),
       ),
+      versionsList,
       row.skip_reason ? h('p', { class: 'details__note' }, `Skipped: ${row.skip_reason}`) : null,
       row.trashed ? h('p', { class: 'details__note' }, 'In Drive’s trash. Its copies stay at the destinations.') : null,
       row.gone ? h('p', { class: 'details__note' }, 'No longer in Drive or in a synced folder. Its copies stay at the destinations.') : null,
@@ -219,6 +222,36 @@ export function createFiles(root, { shared, navigate, track }) {
     details.hidden = false;
     layout.classList.add('files-layout--details');
     details.focus();
+  }
+
+  /** Every copy kept of the file at one destination, newest first (names stay text). */
+  async function loadVersions(row, destination, list) {
+    let history;
+    try {
+      history = await api.fileHistory(row.file_id);
+    } catch (err) {
+      replace(list, h('p', { class: 'details__note' }, `Versions could not be read: ${err.message}`));
+      return;
+    }
+    const versions = (history.destinations && history.destinations[destination]) || [];
+    replace(
+      list,
+      h('h3', { class: 'details__subtitle' }, `Versions (${formatCount(versions.length)})`),
+      h('ol', { class: 'versions' }, versions.map((v) => h('li', { class: 'version', dataset: { state: v.state, md5: v.md5 || '' } },
+        h('span', { class: 'version__when' }, formatDate(v.copied_at)),
+        h('span', { class: 'version__state' }, versionState(v)),
+        h('span', { class: 'version__size' }, v.size === null || v.size === undefined ? NONE : formatBytes(v.size)),
+      ))),
+    );
+  }
+
+  function versionState(v) {
+    switch (v.state) {
+      case 'current': return 'Current copy';
+      case 'kept': return v.provider_version ? 'Earlier version, kept by the destination' : 'Earlier version, kept by Fanout';
+      case 'pruned': return 'Removed by a prune';
+      default: return 'Missing at the destination';
+    }
   }
 
   function closeDetails({ restoreFocus = true } = {}) {
