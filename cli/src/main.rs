@@ -1,11 +1,13 @@
 //! `fanout`: Fanout without a window. Parses arguments, opens the engine, runs one command,
 //! and decides the exit status in one place:
-//! 0 done; 1 error (nothing changed); 2 usage; 3 a sync left failed or pending pairs.
+//! 0 done; 1 error (nothing changed); 2 usage; 3 a sync left failed or pending pairs, or a
+//! restore left files not restored.
 
 mod account;
 mod commands;
 mod demo;
 mod progress;
+mod restore;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -69,6 +71,17 @@ enum Command {
         destination: Option<String>,
         #[arg(long)]
         dry_run: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Restore Drive folders or files from their copies into a folder, checked byte for byte.
+    Restore(restore::RestoreArgs),
+    /// Rebuild the ledger and policies from the destinations' own indexes (on a new computer),
+    /// so the next sync copies nothing that is already there.
+    Rebuild {
+        /// Only this destination (default: every enabled one).
+        #[arg(long, value_name = "KEY")]
+        from: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -242,6 +255,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Prune { destination, dry_run, json } => {
             commands::prune(&engine, destination.as_deref(), dry_run, json).await?
         }
+        Command::Restore(args) => restore::restore(&engine, args).await?,
+        Command::Rebuild { from, json } => restore::rebuild(&engine, from.as_deref(), json).await?,
         Command::Status(flag) => commands::status(&engine, flag.json).await?,
         Command::Files(args) => commands::files(&engine, args).await?,
         Command::Auth(cmd) => account::auth(&engine, cmd).await?,

@@ -2,6 +2,7 @@
 //!
 //! All SQL lives under this module. The schema's one source of truth is `migrations/`.
 
+mod catalog;
 mod files;
 mod intents;
 mod ledger;
@@ -16,6 +17,7 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
+pub use catalog::CatalogEntry;
 pub use files::{FileRecord, FileUpsert};
 pub use intents::UploadIntent;
 pub use ledger::{DestinationStats, FilePage, FileQuery, FileRow, LedgerEntry, PairRecord, PairUpdate, SyncStatus};
@@ -90,7 +92,11 @@ impl Database {
     }
 
     pub async fn clear_clean_plan(&self) -> Result<(), DbError> {
-        sqlx::query("DELETE FROM drive_state WHERE key = ?").bind(CLEAN_PLAN_KEY).execute(&self.pool).await?;
+        self.delete_state(CLEAN_PLAN_KEY).await
+    }
+
+    pub async fn delete_state(&self, key: &str) -> Result<(), DbError> {
+        sqlx::query("DELETE FROM drive_state WHERE key = ?").bind(key).execute(&self.pool).await?;
         Ok(())
     }
 

@@ -20,7 +20,7 @@ pub enum Replaced {
 }
 
 /// What became of a version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum VersionState {
     Current,

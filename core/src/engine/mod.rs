@@ -15,6 +15,7 @@ use crate::db::{Database, DbError, DestinationStats, FilePage, FileQuery, RunRec
 use crate::drive::{DriveClient, DriveError, DriveFile};
 use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
+use crate::restore::{RebuildReport, RestoreError, RestoreOptions, RestoreReport, RestoreRequest};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::versions::VersionKeeper;
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
@@ -42,6 +43,8 @@ pub enum EngineError {
     Rclone(#[from] RcloneError),
     #[error(transparent)]
     Auth(#[from] AuthError),
+    #[error(transparent)]
+    Restore(#[from] RestoreError),
     #[error("`{0}` is not a configured destination (see `fanout destinations`)")]
     UnknownDestination(String),
     #[error("`{field}` is not a secret of `{owner}`; its secrets are: {expected}")]
@@ -444,6 +447,31 @@ impl Engine {
         let destinations = self.destinations_to_verify(destination)?;
         let storage = self.storage().await?;
         let report = crate::sync::versions::prune(&self.config, &self.db, &storage, &destinations, dry_run).await;
+        storage.shutdown().await;
+        Ok(report?)
+    }
+
+    /// Restores Drive files from their copies into a folder (see [`crate::restore`]).
+    pub async fn restore(
+        &self,
+        request: &RestoreRequest,
+        options: &RestoreOptions,
+    ) -> Result<RestoreReport, EngineError> {
+        let keys = self.destinations_to_verify(request.from.as_deref())?;
+        let storage = self.storage().await?;
+        let scratch = self.data_dir.join("index");
+        let report = crate::restore::restore(&self.db, &storage, &keys, request, options, &scratch).await;
+        storage.shutdown().await;
+        Ok(report?)
+    }
+
+    /// Rebuilds the ledger (and the folder policies) from each destination's own index, on a
+    /// new computer, so the next sync copies nothing that is already there.
+    pub async fn rebuild(&self, destination: Option<&str>) -> Result<RebuildReport, EngineError> {
+        let _lock = self.lock_sync().await?;
+        let keys = self.destinations_to_verify(destination)?;
+        let storage = self.storage().await?;
+        let report = crate::restore::rebuild(&self.db, &storage, &keys, &self.data_dir.join("index")).await;
         storage.shutdown().await;
         Ok(report?)
     }

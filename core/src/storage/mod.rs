@@ -4,6 +4,7 @@
 //! Every operation is per destination: one destination failing never affects another.
 
 pub mod check;
+mod fetch;
 pub mod leftovers;
 pub mod providers;
 pub mod versions;

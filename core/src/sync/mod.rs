@@ -137,6 +137,31 @@ fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -
     serde_json::json!([policy_parts, destinations, config.sync.export_formats]).to_string()
 }
 
+/// Rewrites the index at every destination this run copied anything to (or whose last index
+/// could not be written), so it can be restored from with nothing but its keys. A failure is
+/// logged and tried again next run; it never fails the backup itself.
+async fn write_indexes(ctx: &SyncContext<'_>, storage: &StorageManager, done: &ProgressSnapshot) {
+    let scratch = ctx.data_dir.join("index");
+    for dest in ctx.config.enabled_destinations().map(|d| d.key.as_str()) {
+        let stale_key = format!("index_stale:{dest}");
+        let stale = ctx.db.get_state(&stale_key).await.ok().flatten().is_some();
+        let copied = done.destinations.get(dest).is_some_and(|d| d.transferred > 0);
+        if !copied && !stale {
+            continue;
+        }
+        match crate::restore::index::write_index(ctx.db, storage, dest, &scratch).await {
+            Ok(entries) => {
+                tracing::info!(destination = dest, entries, "wrote the destination's index");
+                let _ = ctx.db.delete_state(&stale_key).await;
+            }
+            Err(e) => {
+                tracing::warn!(destination = dest, error = %e, "could not write the destination's index");
+                let _ = ctx.db.set_state(&stale_key, "1").await;
+            }
+        }
+    }
+}
+
 /// One full sync run: list, plan, then execute that plan.
 pub async fn run_sync(ctx: &SyncContext<'_>, options: SyncOptions) -> Result<SyncSummary, SyncError> {
     run(ctx, options, None).await
@@ -201,6 +226,7 @@ async fn run_inner(
         let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
         let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
+        write_indexes(ctx, &storage, &progress.snapshot()).await;
         storage.shutdown().await;
         // Copies cut short (the daemon died, the run was cancelled) leave their intents behind.
         crate::storage::leftovers::remove_partial_files(ctx.db).await?;
