@@ -19,8 +19,12 @@ pub struct RestoreArgs {
     #[arg(long)]
     pub all: bool,
     /// The folder to restore into (made if missing); the Drive tree is rebuilt under it.
-    #[arg(long, value_name = "DIR")]
-    pub to: std::path::PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "to_drive", conflicts_with = "to_drive")]
+    pub to: Option<std::path::PathBuf>,
+    /// Restore into Google Drive instead, as a new folder in My Drive (default:
+    /// "Restored by Fanout <date>"); nothing already in Drive is touched.
+    #[arg(long, value_name = "FOLDER", num_args = 0..=1, default_missing_value = "")]
+    pub to_drive: Option<String>,
     /// Each file as it was at this time: 2026-12-01T09:30:00Z, 2026-12-01 (its end), or "3 days ago".
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -48,14 +52,17 @@ pub async fn restore(engine: &Engine, args: RestoreArgs) -> anyhow::Result<ExitC
     let request = RestoreRequest {
         sources: args.sources,
         all: args.all,
-        to: std::path::absolute(&args.to)?,
+        to: match &args.to {
+            Some(dir) => std::path::absolute(dir)?,
+            None => std::path::PathBuf::new(),
+        },
         at,
         from: args.from,
         dry_run: args.dry_run,
         overwrite: args.overwrite,
         include_deleted: args.include_deleted,
     };
-    let report = run_with_progress(engine, &request, args.json).await?;
+    let report = run_with_progress(engine, &request, args.to_drive.as_deref(), args.json).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -64,7 +71,12 @@ pub async fn restore(engine: &Engine, args: RestoreArgs) -> anyhow::Result<ExitC
     Ok(if report.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
-async fn run_with_progress(engine: &Engine, request: &RestoreRequest, quiet: bool) -> anyhow::Result<RestoreReport> {
+async fn run_with_progress(
+    engine: &Engine,
+    request: &RestoreRequest,
+    to_drive: Option<&str>,
+    quiet: bool,
+) -> anyhow::Result<RestoreReport> {
     let cancel = CancellationToken::new();
     let ctrl_c = {
         let cancel = cancel.clone();
@@ -96,7 +108,12 @@ async fn run_with_progress(engine: &Engine, request: &RestoreRequest, quiet: boo
             }
         })
     };
-    let result = engine.restore(request, &RestoreOptions { cancel, progress: Some(tx) }).await;
+    let options = RestoreOptions { cancel, progress: Some(tx) };
+    let result = match to_drive {
+        Some(folder) => engine.restore_to_drive(request, Some(folder), &options).await,
+        None => engine.restore(request, &options).await,
+    };
+    drop(options); // the progress channel closes, so the bar's task ends
     let _ = bar_task.await;
     ctrl_c.abort();
     if let Some(bar) = bar {
@@ -130,6 +147,21 @@ fn print_report(report: &RestoreReport) {
             report.already_restored,
             report.failures.len()
         );
+    }
+    if let Some(drive) = &report.drive {
+        println!(
+            "Into Google Drive, folder `{}`: {} uploaded, {} already there, {} failed.",
+            drive.folder_name,
+            drive.uploaded.len(),
+            drive.already_in_drive,
+            drive.failures.len()
+        );
+        for f in &drive.failures {
+            println!("  not uploaded: {}: {}", f.drive_path, f.reason);
+        }
+        if let Some(why) = &drive.stopped {
+            println!("  stopped: {why}");
+        }
     }
     for c in &report.conflicts {
         println!("  {} exists with other bytes: restored as {}", c.path, c.written_as);

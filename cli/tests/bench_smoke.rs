@@ -7,7 +7,7 @@ fn the_benchmark_runs_every_workload_and_writes_its_results() {
     let out = Command::cargo_bin("fanout-bench").unwrap().arg("--tiny").output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    for workload in ["small", "large", "no-change", "listing", "files page"] {
+    for workload in ["small", "large", "restore-s", "restore-l", "no-change", "listing", "files page"] {
         assert!(stdout.contains(workload), "{workload} missing from:\n{stdout}");
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../target/bench/results-tiny.json");
@@ -24,6 +24,12 @@ fn the_benchmark_runs_every_workload_and_writes_its_results() {
     assert!(fanout > 0.0 && anchor > 0.0, "{small:#}");
     assert!((ratio - fanout / anchor).abs() <= 0.05 * ratio + 0.02, "{small:#}");
     assert_eq!(w[1]["downloaded_once"], true, "each large file is downloaded once, not once per destination");
+    for (i, workload) in [(0, "small"), (1, "large")] {
+        let restore = &w[i]["restore"];
+        assert_eq!(restore["files_restored"], w[i]["files"], "{workload}: every file restored: {restore:#}");
+        assert_eq!(restore["files_on_disk"], w[i]["files"], "{workload}: and on disk: {restore:#}");
+        assert!(restore["fanout_s"].as_f64().unwrap() > 0.0 && restore["anchor_rclone_copy_s"].as_f64().unwrap() > 0.0);
+    }
     assert_eq!(w[2]["transfers_started"], 0, "a no-change sync starts no transfer");
     assert_eq!(w[2]["drive_bytes_served"], 0, "a no-change sync downloads nothing");
     assert!(w[3]["drive_list_requests"].as_u64().unwrap() < w[3]["per_folder_list_requests"].as_u64().unwrap());

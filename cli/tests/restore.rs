@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use common::{children_of, Dest, Sandbox};
 use fanout_testkit::fake_google::store::{FOLDER, ROOT_ID};
+use fanout_testkit::fake_google::{Fault, FaultAction};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -363,4 +364,62 @@ async fn on_a_new_computer_the_destination_alone_restores_and_rebuilds_the_ledge
     assert_eq!(summary["destinations"]["aws_s3"]["transferred"], 0, "{summary:#}");
     assert_eq!(summary["destinations"]["backblaze_b2"]["transferred"], 0, "{summary:#}");
     assert_eq!(sandbox.write_marks("aws_s3"), marks, "nothing at aws_s3 was written again");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn into_drive_as_a_new_folder_resuming_a_cut_upload_and_stopping_cleanly_at_the_upload_limit() {
+    let tree_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree_dir.path().join("Projects/notes")).unwrap();
+    for i in 0..5 {
+        std::fs::write(tree_dir.path().join(format!("Projects/notes/n-{i}.txt")), format!("note {i}\n").repeat(50))
+            .unwrap();
+    }
+    // 12 MiB: a resumable upload in two chunks.
+    let big: Vec<u8> = (0..12 * 1024 * 1024).map(|j: usize| (j % 253) as u8).collect();
+    std::fs::write(tree_dir.path().join("Projects/big.bin"), &big).unwrap();
+    let sandbox = Sandbox::start(tree_dir.path(), None, &[("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "local"]).await;
+    let (code, summary, stderr) = sandbox.sync_json().await;
+    assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
+    let original = drive_files(&sandbox, "Projects");
+    assert_eq!(original.len(), 6);
+
+    // The big file's first chunk is cut after 1 MiB; Drive then takes 3 uploads and refuses more.
+    sandbox.drive.inject(Fault {
+        route: Some("files.upload_chunk".into()),
+        file_id: None,
+        times: Some(1),
+        action: FaultAction::AcceptPartOfUpload { bytes: 1 << 20 },
+    });
+    sandbox.drive.limit_uploads(3, "uploadLimitExceeded");
+    let (code, report) = restore_json(&sandbox, &["Projects", "--to-drive", "Back from Fanout"]).await;
+    assert_eq!(code, Some(3), "{report:#}");
+    let stopped = report["drive"]["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("run the same command again"), "{report:#}");
+    assert_eq!(report["drive"]["uploaded"].as_array().unwrap().len(), 3, "{report:#}");
+    let requests = sandbox.drive.requests();
+    let chunks: Vec<u16> = requests.iter().filter(|r| r.route == "files.upload_chunk").map(|r| r.status).collect();
+    assert_eq!(chunks.first(), Some(&503), "the first chunk was cut: {chunks:?}");
+    assert_eq!(chunks.last(), Some(&200), "the upload resumed and finished: {chunks:?}");
+
+    sandbox.drive.lift_upload_limit();
+    let (code, report) = restore_json(&sandbox, &["Projects", "--to-drive", "Back from Fanout"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["drive"]["already_in_drive"], 3, "{report:#}");
+    assert_eq!(report["drive"]["uploaded"].as_array().unwrap().len(), 3, "{report:#}");
+
+    // The fake Drive's own files: the restore folder holds the same bytes, in the same tree.
+    let restored: BTreeMap<String, Vec<u8>> = drive_files(&sandbox, "Back from Fanout").into_iter().collect();
+    assert_same_files(&restored, &original, "in Drive");
+    assert_eq!(restored.get("Back from Fanout/Projects/big.bin"), Some(&big));
+    // Nothing that was in Drive was touched.
+    assert_eq!(drive_files(&sandbox, "Projects"), original);
+    let folders = sandbox.drive.mutate(|store| {
+        store
+            .files
+            .values()
+            .filter(|f| f.name == "Back from Fanout" && f.parents.first().map(String::as_str) == Some(ROOT_ID))
+            .count()
+    });
+    assert_eq!(folders, 1, "the second run continued in the first run's folder");
 }

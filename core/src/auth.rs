@@ -19,6 +19,8 @@ use crate::config::GoogleConfig;
 
 /// Read-only access to every file: the least a full backup can work with.
 pub const DRIVE_SCOPE: &str = "https://www.googleapis.com/auth/drive.readonly";
+/// Creating files (a restore into Drive); it reaches only the files Fanout itself creates.
+pub const CREATE_SCOPE: &str = "https://www.googleapis.com/auth/drive.file";
 /// The scopes that let Fanout read every file (the one it asks for, or full access).
 const READ_SCOPES: &[&str] = &[DRIVE_SCOPE, "https://www.googleapis.com/auth/drive"];
 /// Refresh this long before Google says the access token expires.
@@ -98,6 +100,7 @@ impl OAuthClient {
             .set_redirect_uri(redirect_url.clone())
             .authorize_url(CsrfToken::new_random)
             .add_scope(Scope::new(DRIVE_SCOPE.to_string()))
+            .add_scope(Scope::new(CREATE_SCOPE.to_string()))
             .set_pkce_challenge(challenge)
             // A refresh token is only issued when the consent screen is shown.
             .add_extra_param("access_type", "offline")

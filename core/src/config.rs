@@ -176,6 +176,18 @@ impl Retention {
     pub fn keeps_everything(&self) -> bool {
         self.days.is_none() && self.count.is_none()
     }
+
+    /// In a sentence, for the window and the CLI.
+    pub fn describe(&self) -> String {
+        match (self.count, self.days) {
+            (None, None) => "Every earlier version is kept".into(),
+            (Some(n), None) => format!("The newest {n} versions of each file are kept"),
+            (None, Some(d)) => format!("Versions from the last {d} days are kept"),
+            (Some(n), Some(d)) => {
+                format!("The newest {n} versions of each file, and all from the last {d} days, are kept")
+            }
+        }
+    }
 }
 
 impl DestinationConfig {

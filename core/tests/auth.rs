@@ -89,7 +89,10 @@ async fn scenario_1_sign_in_uses_pkce_s256_a_loopback_redirect_and_keeps_only_th
     assert!(!authorize.param("state").unwrap_or_default().is_empty());
     assert_eq!(authorize.param("access_type"), Some("offline"));
     assert_eq!(authorize.param("prompt"), Some("consent"));
-    assert_eq!(authorize.param("scope"), Some("https://www.googleapis.com/auth/drive.readonly"));
+    assert_eq!(
+        authorize.param("scope"),
+        Some("https://www.googleapis.com/auth/drive.readonly https://www.googleapis.com/auth/drive.file")
+    );
     // The fake only issues tokens when the verifier matches the challenge and the secret is sent.
     let refresh = s.refresh_token().expect("refresh token stored");
     assert!(s.drive.is_live_refresh_token(&refresh));

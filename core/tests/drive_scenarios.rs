@@ -12,6 +12,7 @@ use fanout_core::sync::SyncOptions;
 use fanout_testkit::fake_google::{Fault, FaultAction};
 use support::setup;
 
+/// The copies at a local destination (Fanout's own `.fanout/` area, its index, aside).
 fn backup_files(root: &std::path::Path) -> BTreeSet<String> {
     fn walk(root: &std::path::Path, dir: &std::path::Path, out: &mut BTreeSet<String>) {
         for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -25,6 +26,7 @@ fn backup_files(root: &std::path::Path) -> BTreeSet<String> {
     }
     let mut out = BTreeSet::new();
     walk(root, root, &mut out);
+    out.retain(|p| !p.starts_with(".fanout/"));
     out
 }
 

@@ -9,6 +9,7 @@ use tauri::{AppHandle, Runtime, State};
 use tauri_plugin_autostart::ManagerExt;
 
 use crate::error::{CommandError, CommandResult};
+use crate::restore::RestoreInput;
 use crate::runner::SyncStatus;
 use crate::state::{AppInfo, AppState};
 
@@ -186,6 +187,26 @@ pub fn set_autostart<R: Runtime>(app: AppHandle<R>, enabled: bool) -> CommandRes
     let result = if enabled { autolaunch.enable() } else { autolaunch.disable() };
     result.map_err(|e| CommandError::new("internal", format!("cannot change start at login: {e}")))?;
     autolaunch.is_enabled().map_err(|e| CommandError::new("internal", e.to_string()))
+}
+
+/// What a restore would do: the dry run's figures; nothing is written.
+#[tauri::command]
+pub async fn restore_preview(
+    state: State<'_, AppState>,
+    request: RestoreInput,
+) -> CommandResult<fanout_core::RestoreReport> {
+    state.restore.preview(&request).await
+}
+
+/// Starts a restore; progress and the result arrive as `restore://` events.
+#[tauri::command]
+pub fn start_restore(state: State<'_, AppState>, request: RestoreInput) -> CommandResult<()> {
+    state.restore.start(request)
+}
+
+#[tauri::command]
+pub fn cancel_restore(state: State<'_, AppState>) -> bool {
+    state.restore.cancel()
 }
 
 /// Every version of a file at every destination, newest first.

@@ -1,6 +1,7 @@
 //! Errors as the window receives them: a kind to branch on and a message to show.
 
 use fanout_core::auth::AuthError;
+use fanout_core::restore::RestoreError;
 use fanout_core::EngineError;
 use serde::Serialize;
 
@@ -34,6 +35,12 @@ impl From<EngineError> for CommandError {
             EngineError::UnknownDestination(_) => "not_found",
             EngineError::Storage(_) => "destination",
             EngineError::Drive(_) => "drive",
+            EngineError::Restore(e) => match e {
+                RestoreError::NothingMatches(_) => "invalid_input",
+                RestoreError::Drive(_) | RestoreError::DriveWrite => "drive",
+                RestoreError::Storage(_) | RestoreError::Index(_) => "destination",
+                _ => "internal",
+            },
             EngineError::Secret(_) => "keychain",
             EngineError::Rclone(_) | EngineError::RcloneMissing => "rclone",
             _ => "internal",

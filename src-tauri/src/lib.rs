@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod restore;
 pub mod runner;
 pub mod sidecar;
 pub mod state;
@@ -47,6 +48,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .plugin(tauri_plugin_shell::init())
         .plugin(tauri_plugin_notification::init())
+        .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_autostart::Builder::new().app_name("Fanout").args(["--minimized"]).build())
         .invoke_handler(tauri::generate_handler![
             commands::app_info,
@@ -67,6 +69,9 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::recent_runs,
             commands::list_files,
             commands::file_history,
+            commands::restore_preview,
+            commands::start_restore,
+            commands::cancel_restore,
             commands::secret_status,
             commands::set_secret,
             commands::clear_secret,

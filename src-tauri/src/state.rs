@@ -7,11 +7,13 @@ use fanout_core::Engine;
 use fanout_demo::DemoServers;
 use serde::Serialize;
 
+use crate::restore::RestoreRunner;
 use crate::runner::{Emit, SyncRunner};
 
 pub struct AppState {
     pub engine: Arc<Engine>,
     pub runner: Arc<SyncRunner>,
+    pub restore: Arc<RestoreRunner>,
     pub info: AppInfo,
     /// The sample Drive and S3 server of the demo profile, kept alive with the app (and
     /// taken out to stop them when it exits).
@@ -35,7 +37,8 @@ impl AppState {
             data_dir: engine.data_dir().to_path_buf(),
             config_path,
         };
-        let runner = Arc::new(SyncRunner::new(engine.clone(), emit));
-        Self { engine, runner, info, demo: std::sync::Mutex::new(demo) }
+        let runner = Arc::new(SyncRunner::new(engine.clone(), emit.clone()));
+        let restore = Arc::new(RestoreRunner::new(engine.clone(), emit));
+        Self { engine, runner, restore, info, demo: std::sync::Mutex::new(demo) }
     }
 }

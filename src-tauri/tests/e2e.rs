@@ -194,6 +194,11 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
         .await;
     assert_eq!(badges, json!(["aws_s3", "scaleway"]));
     app.wait_ready("settings").await;
+    // Each destination says which earlier versions it keeps (no keep_versions: all of them).
+    let versions =
+        app.exec("return [...document.querySelectorAll('.dest-versions')].map(e => e.textContent)", json!([])).await;
+    let versions = versions.as_array().cloned().unwrap_or_default();
+    assert!(!versions.is_empty() && versions.iter().all(|v| v == "Every earlier version is kept"), "{versions:?}");
     app.screenshot(&screenshots().join("settings.png")).await;
 
     // Sync now: the bar moves, and both badges turn synced in Files.
@@ -274,6 +279,73 @@ async fn the_files_view_pages_through_100000_rows() {
     )
     .await;
     app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_a_folder_to_disk_from_the_window_and_get_drives_bytes_back() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("");
+    let data = world.dir.path().join("restore-data");
+    add_policy_beforehand(&config, &data, "Projects", &["aws_s3", "local"]).await;
+    let app = world.open_app(&config, &data).await;
+    app.wait_ready("dashboard").await;
+    sync_from_dashboard(&app, "succeeded").await;
+
+    app.click("#nav-restore").await;
+    app.wait_ready("restore").await;
+    app.click("input.restore-folder[value=\"Projects\"]").await;
+    let target = world.dir.path().join("restored");
+    app.type_into("#restore-dir", &target.display().to_string()).await;
+    // The preview says what and from where, and writes nothing.
+    app.click("#restore-preview").await;
+    let title = app
+        .wait_until(
+            "the preview",
+            "const t = document.querySelector('#restore-result-title'); return t && t.textContent",
+            json!([]),
+            Duration::from_secs(30),
+        )
+        .await;
+    assert!(title.as_str().unwrap().starts_with("Would restore 25 files"), "{title}");
+    assert!(!target.exists(), "a preview wrote nothing");
+    app.click("#restore-start").await;
+    let success = app
+        .wait_until(
+            "the restore's result",
+            "const r = document.querySelector('#restore-result');\
+             return r && !r.hidden && r.dataset.success !== undefined && !document.querySelector('#restore-result-title').textContent.startsWith('Would') ? r.dataset.success : null",
+            json!([]),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(success, "true", "{}", app.text("#restore-result").await);
+    app.screenshot(&screenshots().join("restore.png")).await;
+    // Every file of the folder is back, byte for byte, in Drive's tree.
+    let source = world.dir.path().join("drive/Projects");
+    let mut compared = 0;
+    for entry in walk(&source) {
+        let rel = entry.strip_prefix(world.dir.path().join("drive")).unwrap();
+        let restored =
+            std::fs::read(target.join(rel)).unwrap_or_else(|e| panic!("{} was not restored: {e}", rel.display()));
+        assert_eq!(restored, std::fs::read(&entry).unwrap(), "{}", rel.display());
+        compared += 1;
+    }
+    assert_eq!(compared, 25);
+    app.close().await;
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }
 
 /// A ledger of `rows` files at two destinations (every tenth failed), written straight to

@@ -76,13 +76,37 @@ export const api = {
   autostartStatus: () => invoke('autostart_status'),
   setAutostart: (enabled) => invoke('set_autostart', { enabled }),
   setSchedulePaused: (paused) => invoke('set_schedule_paused', { paused }),
+
+  // `input`: { sources, all, to?, toDrive?, at?, from?, overwrite, includeDeleted } (RestoreInput).
+  restorePreview: (input) => invoke('restore_preview', { request: restoreInput(input) }),
+  startRestore: (input) => invoke('start_restore', { request: restoreInput(input) }),
+  cancelRestore: () => invoke('cancel_restore'),
 };
+
+/** The window's restore form as the shell's RestoreInput (snake_case fields, absent when unset). */
+function restoreInput({ sources, all, to, toDrive, at, from, overwrite, includeDeleted }) {
+  return {
+    sources: sources || [],
+    all: Boolean(all),
+    overwrite: Boolean(overwrite),
+    include_deleted: Boolean(includeDeleted),
+    ...defined({ to, at, from }),
+    // "" is meaningful here: Google Drive, under the default folder name.
+    ...(toDrive === undefined ? {} : { to_drive: toDrive }),
+  };
+}
 
 /** The shell's events. The callback receives the payload; resolves to an unlisten function. */
 export const EVENTS = Object.freeze({
   started: 'sync://started',
   progress: 'sync://progress',
   finished: 'sync://finished',
+});
+
+export const RESTORE_EVENTS = Object.freeze({
+  progress: 'restore://progress',
+  finished: 'restore://finished',
+  failed: 'restore://failed',
 });
 
 export async function listen(event, callback) {

@@ -1,4 +1,4 @@
-// Entry point: routes between the three views, feeds sync events into the store, and keeps the
+// Entry point: routes between the views, feeds sync events into the store, and keeps the
 // sidebar's status line current.
 
 import { api, listen, EVENTS } from './api.js';
@@ -10,8 +10,9 @@ import { icon } from './icons.js';
 import { createDashboard } from './views/dashboard.js';
 import { createFiles } from './views/files.js';
 import { createSettings } from './views/settings.js';
+import { createRestore } from './views/restore.js';
 
-const VIEWS = ['dashboard', 'files', 'settings'];
+const VIEWS = ['dashboard', 'files', 'restore', 'settings'];
 const POLL_MS = 3000;
 
 const store = createStore(syncReducer, initialSyncState);
@@ -120,6 +121,7 @@ function init() {
   views.dashboard = createDashboard(document.getElementById('view-dashboard'), ctx('dashboard'));
   views.files = createFiles(document.getElementById('view-files'), ctx('files'));
   views.settings = createSettings(document.getElementById('view-settings'), ctx('settings'));
+  views.restore = createRestore(document.getElementById('view-restore'), ctx('restore'));
 
   store.subscribe((state, action) => {
     renderSidebarStatus(state);

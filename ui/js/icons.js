@@ -9,6 +9,7 @@ const ICONS = {
   dashboard: [['rect', { x: 3.5, y: 3.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 13.5, y: 3.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 3.5, y: 13.5, width: 7, height: 7, rx: 1.5 }], ['rect', { x: 13.5, y: 13.5, width: 7, height: 7, rx: 1.5 }]],
   files: [p('M14 3H7a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h10a2 2 0 0 0 2-2V8z'), p('M14 3v5h5'), p('M9 13h6M9 17h6')],
   settings: [p('M4 7h9M17 7h3M4 17h3M11 17h9'), ['circle', { cx: 15, cy: 7, r: 2 }], ['circle', { cx: 9, cy: 17, r: 2 }], p('M4 12h3M11 12h9'), ['circle', { cx: 9, cy: 12, r: 2 }]],
+  restore: [p('M3 12a9 9 0 1 0 3-6.7'), p('M3 4v4h4'), p('M12 8v4l3 2')],
   sync: [p('M20 11a8 8 0 0 0-14.3-4.9L4 8'), p('M4 3.5V8h4.5'), p('M4 13a8 8 0 0 0 14.3 4.9L20 16'), p('M20 20.5V16h-4.5')],
   stop: [['rect', { x: 6.5, y: 6.5, width: 11, height: 11, rx: 2 }]],
   folder: [p('M3 7a2 2 0 0 1 2-2h4l2 2.2h8a2 2 0 0 1 2 2V17a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z')],

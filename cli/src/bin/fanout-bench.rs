@@ -128,6 +128,18 @@ impl Bench {
         ]
     }
 
+    /// `rclone ARGS` against the S3 server `server` as remote `name`, quiet, with no config file.
+    fn rclone_command(&self, name: &str, server: &S3Server) -> Command {
+        let mut command = Command::new(&self.rclone);
+        command
+            .env("RCLONE_CONFIG", self.work.join("no-rclone-config"))
+            .env("RCLONE_LOG_LEVEL", "ERROR")
+            .envs(self.s3_env(name, server))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit());
+        command
+    }
+
     /// A config.yaml and secrets for `fanout` pointing at the fake Drive and destinations.
     fn profile(
         &self,
@@ -209,16 +221,12 @@ impl Bench {
         let started = Instant::now();
         let mut children = Vec::new();
         for (name, server) in servers {
-            let child = Command::new(&self.rclone)
+            let child = self
+                .rclone_command(name, server)
                 .arg("copy")
                 .arg(source)
                 .arg(format!("{name}:fanout/{bucket_dir}"))
                 .args(["--transfers", &TRANSFERS.to_string(), "--checkers", &(2 * TRANSFERS).to_string()])
-                .env("RCLONE_CONFIG", self.work.join("no-rclone-config"))
-                .env("RCLONE_LOG_LEVEL", "ERROR")
-                .envs(self.s3_env(name, server))
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
                 .spawn()?;
             children.push(child);
         }
@@ -230,20 +238,52 @@ impl Bench {
         Ok(started.elapsed())
     }
 
+    /// Restore of `folder` from destination `key` into a new folder, against `rclone copy` of the
+    /// same objects from the same server to local disk, in the same run.
+    fn restore_vs_rclone(
+        &self,
+        profile: &Profile,
+        folder: &str,
+        (key, server): (&str, &S3Server),
+        name: &str,
+    ) -> anyhow::Result<Value> {
+        let target = self.work.join(format!("{name}-restored"));
+        let run =
+            self.fanout(profile, &["restore", folder, "--from", key, "--to", &target.display().to_string(), "--json"])?;
+        let restored = run.output["restored"].as_array().map(Vec::len).unwrap_or(0);
+        if run.output["all_success"] != true {
+            bail!("fanout restore did not succeed: {}", run.output);
+        }
+        let anchor_target = self.work.join(format!("{name}-rclone-restored"));
+        let started = Instant::now();
+        let status = self
+            .rclone_command(key, server)
+            .arg("copy")
+            .arg(format!("{key}:fanout/google-drive/{folder}"))
+            .arg(&anchor_target)
+            .args(["--transfers", &TRANSFERS.to_string(), "--checkers", &(2 * TRANSFERS).to_string()])
+            .status()?;
+        if !status.success() {
+            bail!("rclone copy (the restore anchor) failed");
+        }
+        let anchor = started.elapsed();
+        Ok(json!({
+            "fanout_s": secs(run.wall), "anchor_rclone_copy_s": secs(anchor),
+            "ratio": ratio(run.wall.as_secs_f64(), anchor.as_secs_f64()), "files_restored": restored,
+            "files_on_disk": count_files(&target), "peak_rss_mib": run.peak_rss_kib / 1024,
+        }))
+    }
+
     /// Anchor B: one rclone process per file per destination (the naive design), on a sample.
     fn rclone_per_file(&self, files: &[PathBuf], servers: &[(&str, &S3Server)]) -> anyhow::Result<Duration> {
         let started = Instant::now();
         for (i, file) in files.iter().enumerate() {
             for (name, server) in servers {
-                let status = Command::new(&self.rclone)
+                let status = self
+                    .rclone_command(name, server)
                     .arg("copyto")
                     .arg(file)
                     .arg(format!("{name}:fanout/naive/{i}.bin"))
-                    .env("RCLONE_CONFIG", self.work.join("no-rclone-config"))
-                    .env("RCLONE_LOG_LEVEL", "ERROR")
-                    .envs(self.s3_env(name, server))
-                    .stdout(Stdio::null())
-                    .stderr(Stdio::inherit())
                     .status()?;
                 if !status.success() {
                     bail!("rclone copyto failed");
@@ -283,7 +323,8 @@ fn small(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
     drive.clear_requests();
     let run = b.fanout(&profile, &["sync", "--json"])?;
     let (requests, lists, served) = drive_counts(&drive);
-    let copied: usize = [&s3a, &s3b].iter().map(|server| count_files(&server.dir.join("fanout"))).sum();
+    let copied: usize =
+        [&s3a, &s3b].iter().map(|server| count_files(&server.dir.join("fanout").join("google-drive"))).sum();
 
     let anchor_a = b.rclone_copy_to_both(&drive_dir.join("Small"), &servers, "anchor")?;
     // The naive design's cost is measured on a sample taken across all folders, then scaled.
@@ -299,13 +340,14 @@ fn small(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
     let naive = b.rclone_per_file(&sample, &servers)?;
     let anchor_b = naive.as_secs_f64() * s.small_files as f64 / sample.len().max(1) as f64;
     let fanout = run.wall.as_secs_f64();
+    let restore = b.restore_vs_rclone(&profile, "Small", ("s3a", &s3a), "small")?;
     Ok(json!({
         "workload": "small", "files": s.small_files, "bytes": bytes, "destinations": 2,
         "fanout_s": secs(run.wall), "anchor_a_rclone_copy_s": secs(anchor_a),
         "anchor_b_process_per_file_s": (anchor_b * 10.0).round() / 10.0, "anchor_b_sample_files": sample.len(),
         "ratio_vs_a": ratio(fanout, anchor_a.as_secs_f64()), "speedup_vs_b": ratio(anchor_b, fanout),
         "peak_rss_mib": run.peak_rss_kib / 1024, "drive_requests": requests, "drive_list_requests": lists,
-        "drive_bytes_served": served, "objects_at_destinations": copied,
+        "drive_bytes_served": served, "objects_at_destinations": copied, "restore": restore,
     }))
 }
 
@@ -328,12 +370,13 @@ fn large(b: &Bench, s: &Sizes, rt: &tokio::runtime::Runtime) -> anyhow::Result<V
     let run = b.fanout(&profile, &["sync", "--json"])?;
     let (_, _, served) = drive_counts(&drive);
     let anchor_a = b.rclone_copy_to_both(&drive_dir.join("Large"), &servers, "anchor")?;
+    let restore = b.restore_vs_rclone(&profile, "Large", ("s3a", &s3a), "large")?;
     Ok(json!({
         "workload": "large", "files": s.large_files, "bytes": bytes, "destinations": 2,
         "fanout_s": secs(run.wall), "anchor_a_rclone_copy_s": secs(anchor_a),
         "ratio_vs_a": ratio(run.wall.as_secs_f64(), anchor_a.as_secs_f64()),
         "drive_bytes_downloaded": served, "downloaded_once": served == bytes,
-        "peak_rss_mib": run.peak_rss_kib / 1024,
+        "peak_rss_mib": run.peak_rss_kib / 1024, "restore": restore,
     }))
 }
 
@@ -474,6 +517,18 @@ fn main() -> anyhow::Result<()> {
         w[1]["downloaded_once"],
         w[1]["peak_rss_mib"]
     );
+    for (i, name) in [(0, "restore-s"), (1, "restore-l")] {
+        let r = &w[i]["restore"];
+        println!(
+            "{:<11} {:>10} {:>10} {:>8}  {} files restored from one S3 server to disk, vs rclone copy; peak {} MiB",
+            name,
+            c(&r["fanout_s"]),
+            c(&r["anchor_rclone_copy_s"]),
+            c(&r["ratio"]),
+            r["files_restored"],
+            r["peak_rss_mib"]
+        );
+    }
     println!(
         "{:<11} {:>10} {:>10} {:>8}  {} tracked files, {} Drive requests, {} transfers; peak {} MiB (first sync {} s)",
         "no-change",

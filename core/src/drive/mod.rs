@@ -7,6 +7,7 @@
 pub mod naming;
 mod pacer;
 pub mod tree;
+mod upload;
 
 pub use pacer::Pacer;
 
@@ -334,6 +335,23 @@ impl DriveClient {
         range_from: Option<u64>,
     ) -> Result<reqwest::Response, DriveError> {
         let url = format!("{}{}", self.base, path);
+        self.send(path, |token| {
+            let request = self.http.get(&url).query(query).bearer_auth(token);
+            match range_from {
+                Some(from) => request.header(reqwest::header::RANGE, format!("bytes={from}-")),
+                None => request,
+            }
+        })
+        .await
+    }
+
+    /// Sends the request `build` makes (with the access token it is given), retrying
+    /// transient failures and renewing an expired token once; returns the successful response.
+    async fn send(
+        &self,
+        path: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, DriveError> {
         let mut attempt = 0;
         let mut token: Option<String> = None;
         let mut renewed = false;
@@ -355,11 +373,7 @@ impl DriveClient {
                 },
             };
             self.pacer.wait().await;
-            let mut request = self.http.get(&url).query(query).bearer_auth(&current);
-            if let Some(from) = range_from {
-                request = request.header(reqwest::header::RANGE, format!("bytes={from}-"));
-            }
-            let (error, retry_after) = match request.send().await {
+            let (error, retry_after) = match build(&current).send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
                 // An expired access token: refresh it once and replay the same request.
                 Ok(response) if response.status() == reqwest::StatusCode::UNAUTHORIZED && !renewed => {

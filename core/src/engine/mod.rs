@@ -15,7 +15,7 @@ use crate::db::{Database, DbError, DestinationStats, FilePage, FileQuery, RunRec
 use crate::drive::{DriveClient, DriveError, DriveFile};
 use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
-use crate::restore::{RebuildReport, RestoreError, RestoreOptions, RestoreReport, RestoreRequest};
+use crate::restore::{RebuildReport, RestoreError, RestoreOptions, RestoreReport, RestoreRequest, RestoreSources};
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::versions::VersionKeeper;
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
@@ -460,7 +460,39 @@ impl Engine {
         let keys = self.destinations_to_verify(request.from.as_deref())?;
         let storage = self.storage().await?;
         let scratch = self.data_dir.join("index");
-        let report = crate::restore::restore(&self.db, &storage, &keys, request, options, &scratch).await;
+        let sources = RestoreSources { db: &self.db, storage: &storage, keys: &keys, scratch: &scratch };
+        let report = crate::restore::restore(&sources, request, options).await;
+        storage.shutdown().await;
+        Ok(report?)
+    }
+
+    /// Restores into Google Drive, into a new folder `folder` in My Drive (default
+    /// `Restored by Fanout <date>`), keeping the tree; nothing already in Drive is touched.
+    pub async fn restore_to_drive(
+        &self,
+        request: &RestoreRequest,
+        folder: Option<&str>,
+        options: &RestoreOptions,
+    ) -> Result<RestoreReport, EngineError> {
+        let name = match folder.filter(|f| !f.trim().is_empty()) {
+            Some(name) => name.trim().to_string(),
+            None => format!("Restored by Fanout {}", chrono::Utc::now().format("%Y-%m-%d")),
+        };
+        let drive = self.drive()?;
+        let keys = self.destinations_to_verify(request.from.as_deref())?;
+        // Restored and checked on this disk first, in a folder of the restore's own.
+        let local = self.data_dir.join("restore-to-drive").join(crate::drive::naming::sanitize_component(&name));
+        let request = RestoreRequest { to: local, ..request.clone() };
+        let storage = self.storage().await?;
+        let scratch = self.data_dir.join("index");
+        let report = crate::restore::restore_to_drive(
+            &RestoreSources { db: &self.db, storage: &storage, keys: &keys, scratch: &scratch },
+            &drive,
+            &request,
+            &name,
+            options,
+        )
+        .await;
         storage.shutdown().await;
         Ok(report?)
     }

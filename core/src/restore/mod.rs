@@ -13,6 +13,7 @@ mod catalog;
 pub mod index;
 mod target;
 pub mod time;
+mod to_drive;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -26,6 +27,7 @@ use crate::storage::{StorageError, StorageManager};
 
 pub use catalog::CatalogSource;
 use target::{place, safe_join, Expected, Placement};
+pub use to_drive::DriveRestoreReport;
 
 /// The staging folder inside the target: same disk, so a checked file is renamed into place.
 pub const STAGING: &str = ".fanout-restore";
@@ -44,6 +46,10 @@ pub enum RestoreError {
     NothingMatches(String),
     #[error("cannot write to {path}: {source}")]
     Local { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Drive(#[from] crate::drive::DriveError),
+    #[error("Google has not given Fanout permission to create files in your Drive; connect Google again (fanout auth google) and allow it")]
+    DriveWrite,
 }
 
 fn local(path: &Path) -> impl FnOnce(std::io::Error) -> RestoreError + '_ {
@@ -148,6 +154,9 @@ pub struct RestoreReport {
     pub needs_thaw: Vec<NeedsThaw>,
     pub failures: Vec<Failure>,
     pub cancelled: bool,
+    /// The upload into Google Drive, for a restore into Drive.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drive: Option<DriveRestoreReport>,
     pub all_success: bool,
 }
 
@@ -160,15 +169,22 @@ struct Wanted {
     copies: Vec<(String, CatalogEntry)>,
 }
 
-/// Restores what `request` asks for from `keys` (the destinations to read).
+/// What a restore reads from: the database, the destinations (`keys`, through `storage`), and a
+/// scratch folder for their indexes.
+pub struct RestoreSources<'a> {
+    pub db: &'a Database,
+    pub storage: &'a StorageManager,
+    pub keys: &'a [String],
+    pub scratch: &'a Path,
+}
+
+/// Restores what `request` asks for.
 pub async fn restore(
-    db: &Database,
-    storage: &StorageManager,
-    keys: &[String],
+    sources: &RestoreSources<'_>,
     request: &RestoreRequest,
     options: &RestoreOptions,
-    scratch: &Path,
 ) -> Result<RestoreReport, RestoreError> {
+    let RestoreSources { db, storage, keys, scratch } = *sources;
     let staging = request.to.join(STAGING);
     let mut report = RestoreReport {
         dry_run: request.dry_run,
@@ -538,5 +554,29 @@ pub async fn rebuild(
         report.destinations.insert(key.clone(), imported);
     }
     let _ = std::fs::remove_dir_all(scratch);
+    Ok(report)
+}
+
+/// Restores into Google Drive: into the folder `name` in My Drive, through `local` (where the
+/// files are restored and checked first, and which is emptied once everything is in Drive).
+pub async fn restore_to_drive(
+    sources: &RestoreSources<'_>,
+    drive: &crate::drive::DriveClient,
+    request: &RestoreRequest,
+    name: &str,
+    options: &RestoreOptions,
+) -> Result<RestoreReport, RestoreError> {
+    let mut report = restore(sources, request, options).await?;
+    report.to = format!("Google Drive: {name}");
+    if request.dry_run || report.cancelled {
+        return Ok(report);
+    }
+    let uploaded = to_drive::upload_tree(drive, sources.db, &request.to, name).await?;
+    let complete = uploaded.stopped.is_none() && uploaded.failures.is_empty();
+    report.all_success &= complete;
+    if report.all_success {
+        let _ = std::fs::remove_dir_all(&request.to);
+    }
+    report.drive = Some(uploaded);
     Ok(report)
 }

@@ -11,10 +11,7 @@ use crate::rclone::{CopyOptions, RcloneError};
 impl StorageManager {
     /// Copies `local_dir/name` to `path` under the destination's root.
     pub async fn upload_file(&self, key: &str, local_dir: &Path, name: &str, path: &str) -> Result<(), StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
+        let dest = self.usable(key)?;
         let local = local_dir.display().to_string();
         job_result(dest, self.daemon.copy_file((&local, name), (&dest.fs, path), None).await)
     }
@@ -27,10 +24,7 @@ impl StorageManager {
         local_dir: &Path,
         name: &str,
     ) -> Result<Option<PathBuf>, StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
+        let dest = self.usable(key)?;
         let local = local_dir.display().to_string();
         match self.daemon.copy_file((&dest.fs, path), (&local, name), None).await {
             Ok(()) => Ok(Some(local_dir.join(name))),
@@ -51,10 +45,7 @@ impl StorageManager {
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
+        let dest = self.usable(key)?;
         let fs = if provider_versions { self.versions_view(key)? } else { dest.fs.clone() };
         let local = local_dir.display().to_string();
         if let [one] = paths {

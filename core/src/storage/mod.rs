@@ -53,6 +53,8 @@ pub struct DestinationInfo {
     pub location_kind: Location,
     /// The keys it needs (none for a local folder), with their labels.
     pub secret_fields: Vec<providers::SecretField>,
+    /// Which earlier versions are kept there (`keep_versions`), in a sentence.
+    pub versions: String,
 }
 
 /// What a destination holds at one path.
@@ -210,6 +212,15 @@ impl StorageManager {
             .ok_or_else(|| StorageError::UnknownDestination(key.to_string()))
     }
 
+    /// The destination, if it can be used now (its keys were found).
+    fn usable(&self, key: &str) -> Result<&Destination, StorageError> {
+        let dest = self.destination(key)?;
+        match &dest.unusable {
+            Some(reason) => Err(StorageError::Destination(reason.clone())),
+            None => Ok(dest),
+        }
+    }
+
     /// The hash a destination is verified with.
     pub fn hash_kind(&self, key: &str) -> Result<HashKind, StorageError> {
         Ok(self.destination(key)?.config.provider.hash)
@@ -311,10 +322,7 @@ impl StorageManager {
         group: &str,
         cancel: &CancellationToken,
     ) -> Result<(), StorageError> {
-        let dest = self.destination(key)?;
-        if let Some(reason) = &dest.unusable {
-            return Err(StorageError::Destination(reason.clone()));
-        }
+        let dest = self.usable(key)?;
         match paths {
             [] => Ok(()),
             [one] => self.copy_one(dest, staging, one, group, cancel).await,
@@ -395,6 +403,7 @@ pub fn describe_destinations(config: &Config, secrets: &dyn SecretStore) -> Vec<
             configured: remote_env(d, secrets).is_ok(),
             location_kind: d.provider.location,
             secret_fields: d.provider.secrets.to_vec(),
+            versions: d.keep_versions.describe(),
             location: match d.provider.location {
                 Location::Bucket => format!(
                     "{}{}",

@@ -10,6 +10,7 @@ pub mod oauth;
 mod query;
 mod routes;
 pub mod store;
+mod upload;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -70,6 +71,9 @@ pub enum FaultAction {
     ExpireTokens,
     /// Answer with this status and a raw body (an HTML 502/503 page, an empty 500).
     Raw { code: u16, body: String, content_type: String },
+    /// A resumable upload's chunk: keep this many of its bytes, then answer 503 as if the
+    /// connection had been cut there (Drive: resume after a 503 or no answer).
+    AcceptPartOfUpload { bytes: u64 },
     /// Ignore the Range header: answer 200 with the whole body.
     IgnoreRange,
     /// Send the body at this many bytes per second.
@@ -101,6 +105,11 @@ pub struct State {
     pub quota: Option<Quota>,
     /// `corpora=allDrives` listings come back with `incompleteSearch: true` and half the items.
     pub incomplete_all_drives: bool,
+    /// Resumable uploads in progress, by upload ID.
+    pub uploads: upload::Sessions,
+    /// A switch for Drive's upload limits: this many more files with content may be created,
+    /// then `403` with this reason (`storageQuotaExceeded`, `uploadLimitExceeded`).
+    pub upload_allowance: Option<(usize, String)>,
 }
 
 /// What a request over the quota gets.
@@ -178,6 +187,8 @@ impl FakeGoogle {
             max_page_size: None,
             quota: None,
             incomplete_all_drives: false,
+            uploads: Default::default(),
+            upload_allowance: None,
         }));
         let app = routes::router(state.clone());
         let server = crate::serve::spawn(listener, app)?;
@@ -212,6 +223,15 @@ impl FakeGoogle {
 
     pub fn bytes_served(&self) -> u64 {
         self.state().bytes_served
+    }
+
+    /// From now on, `allowed` more uploads succeed; then Drive refuses with `reason`.
+    pub fn limit_uploads(&self, allowed: usize, reason: &str) {
+        self.state().upload_allowance = Some((allowed, reason.to_string()));
+    }
+
+    pub fn lift_upload_limit(&self) {
+        self.state().upload_allowance = None;
     }
 
     pub fn inject(&self, fault: Fault) {

@@ -277,12 +277,13 @@ const SCOPE_PREFIX: &str = "https://www.googleapis.com/auth/";
 
 /// Whether `token` carries a scope that lets it call `route` (Drive v3's authorization
 /// guide): reading metadata needs `drive`, `drive.readonly` or a `drive.metadata` scope;
-/// reading content needs `drive` or `drive.readonly`. (`drive.file` reaches only files the app
-/// made or was given, which the fake has none of.)
+/// reading content needs `drive` or `drive.readonly`; creating needs `drive` or `drive.file`.
 pub fn token_allows(state: &State, token: &str, route: &str) -> bool {
     let Some(granted) = state.oauth.scopes.get(token) else { return true };
     let needs: &[&str] = match route {
         "files.get_media" | "files.export" => &["drive", "drive.readonly"],
+        // Creating needs a write scope; `drive.file` is enough for files the app creates.
+        "files.create" | "files.upload_chunk" => &["drive", "drive.file"],
         _ => &["drive", "drive.readonly", "drive.metadata.readonly", "drive.metadata"],
     };
     granted.split(' ').filter_map(|s| s.strip_prefix(SCOPE_PREFIX)).any(|s| needs.contains(&s))

@@ -4,7 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
-use axum::extract::{RawQuery, State as AxumState};
+use axum::extract::{DefaultBodyLimit, RawQuery, State as AxumState};
 use axum::http::{header, HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
@@ -19,7 +19,8 @@ use super::{fields, oauth, query, Fault, FaultAction, RequestRecord, State};
 type Shared = Arc<Mutex<State>>;
 
 pub fn router(state: Shared) -> Router {
-    Router::new().fallback(dispatch).with_state(state)
+    // Uploads (a restore into Drive) send chunks of several MiB; axum's default limit is 2 MB.
+    Router::new().fallback(dispatch).layer(DefaultBodyLimit::max(64 * 1024 * 1024)).with_state(state)
 }
 
 fn lock(state: &Shared) -> std::sync::MutexGuard<'_, State> {
@@ -101,6 +102,8 @@ async fn dispatch(
         ("GET", ["drive", "v3", "changes", "startPageToken"]) => ("changes.getStartPageToken", None),
         ("GET", ["drive", "v3", "changes"]) => ("changes.list", None),
         ("GET", ["drive", "v3", "drives"]) => ("drives.list", None),
+        ("POST", ["drive", "v3", "files"]) | ("POST", ["upload", "drive", "v3", "files"]) => ("files.create", None),
+        ("PUT", ["upload", "drive", "v3", "files"]) => ("files.upload_chunk", None),
         ("GET", ["o", "oauth2", "v2", "auth"]) => ("oauth.authorize", None),
         ("POST", ["token"]) => ("oauth.token", None),
         ("POST", ["revoke"]) => ("oauth.revoke", None),
@@ -160,6 +163,17 @@ async fn dispatch(
             "changes.getStartPageToken" => start_page_token(&state),
             "changes.list" => changes(&state, &query),
             "drives.list" => drives(&state, &query),
+            "files.create" if segments.first() == Some(&"upload") => {
+                super::upload::start(&mut lock(&state), &headers, &body, &query)
+            }
+            "files.create" => super::upload::create_metadata(&mut lock(&state), &body, &query),
+            "files.upload_chunk" => {
+                let keep = match &fault {
+                    Some(Fault { action: FaultAction::AcceptPartOfUpload { bytes }, .. }) => Some(*bytes),
+                    _ => None,
+                };
+                super::upload::put(&mut lock(&state), &headers, &body, &query, keep)
+            }
             "oauth.authorize" => oauth::authorize(&mut lock(&state), &query),
             "oauth.token" => oauth::token(&mut lock(&state), &headers, &body),
             "oauth.revoke" => oauth::revoke(&mut lock(&state), &query, &body),
@@ -369,6 +383,19 @@ fn get(state: &Shared, id: &str, query: &[(String, String)]) -> Response {
         // A shared-drive item is invisible to a client that does not say it supports them.
         Some(f) if f.drive_id.is_some() && param(query, "supportsAllDrives") != Some("true") => not_found(id),
         Some(f) => json_response(mask.apply(&f.to_json(&s.base_url))),
+        None => not_found(id),
+    }
+}
+
+/// A file's resource as `files.create` answers it (the `fields` asked for, else Drive's
+/// default `kind,id,name,mimeType`).
+pub(super) fn json_file(state: &State, id: &str, query: &[(String, String)]) -> Response {
+    let mask = match mask(query, "kind,id,name,mimeType", fields::FILE) {
+        Ok(m) => m,
+        Err(r) => return *r,
+    };
+    match state.store.files.get(id) {
+        Some(f) => json_response(mask.apply(&f.to_json(&state.base_url))),
         None => not_found(id),
     }
 }

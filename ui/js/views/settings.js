@@ -147,6 +147,7 @@ export function createSettings(root, { store, shared, track }) {
       h('dl', { class: 'facts facts--inline' },
         h('div', {}, h('dt', {}, isFolder ? 'Folder' : 'Bucket'), h('dd', { class: 'mono' }, d.location || '(not set in config.yaml)')),
         h('div', {}, h('dt', {}, 'Type'), h('dd', {}, d.name)),
+        d.versions ? h('div', {}, h('dt', {}, 'Versions'), h('dd', { class: 'dest-versions' }, d.versions)) : null,
       ),
       keys.length === 0 ? h('p', { class: 'muted' }, isFolder ? 'No keys needed.' : 'No keys are needed for this destination.') : h('div', { class: 'secrets' }, keys.map((s) => secretRow(d, s))),
       h('div', { class: 'actions' }, test, verdict),
