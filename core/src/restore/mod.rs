@@ -32,7 +32,7 @@ pub use to_drive::DriveRestoreReport;
 /// The staging folder inside the target: same disk, so a checked file is renamed into place.
 pub const STAGING: &str = ".fanout-restore";
 /// At most this many files per transfer job, so progress moves and a failure costs little.
-const BATCH_FILES: usize = 500;
+const BATCH_FILES: usize = 2000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
