@@ -25,6 +25,10 @@ pub struct RestoreArgs {
     /// "Restored by Fanout <date>"); nothing already in Drive is touched.
     #[arg(long, value_name = "FOLDER", num_args = 0..=1, default_missing_value = "")]
     pub to_drive: Option<String>,
+    /// With --to-drive: turn exported Google Docs, Sheets and Slides back into Google files
+    /// (Drive converts them; formatting may change, so the exports stay the default).
+    #[arg(long, requires = "to_drive")]
+    pub convert: bool,
     /// Each file as it was at this time: 2026-12-01T09:30:00Z, 2026-12-01 (its end), or "3 days ago".
     #[arg(long, value_name = "TIME")]
     pub at: Option<String>,
@@ -62,7 +66,8 @@ pub async fn restore(engine: &Engine, args: RestoreArgs) -> anyhow::Result<ExitC
         overwrite: args.overwrite,
         include_deleted: args.include_deleted,
     };
-    let report = run_with_progress(engine, &request, args.to_drive.as_deref(), args.json).await?;
+    let to_drive = args.to_drive.as_deref().map(|folder| (folder, args.convert));
+    let report = run_with_progress(engine, &request, to_drive, args.json).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -74,7 +79,7 @@ pub async fn restore(engine: &Engine, args: RestoreArgs) -> anyhow::Result<ExitC
 async fn run_with_progress(
     engine: &Engine,
     request: &RestoreRequest,
-    to_drive: Option<&str>,
+    to_drive: Option<(&str, bool)>,
     quiet: bool,
 ) -> anyhow::Result<RestoreReport> {
     let cancel = CancellationToken::new();
@@ -110,7 +115,7 @@ async fn run_with_progress(
     };
     let options = RestoreOptions { cancel, progress: Some(tx) };
     let result = match to_drive {
-        Some(folder) => engine.restore_to_drive(request, Some(folder), &options).await,
+        Some((folder, convert)) => engine.restore_to_drive(request, Some(folder), convert, &options).await,
         None => engine.restore(request, &options).await,
     };
     drop(options); // the progress channel closes, so the bar's task ends
@@ -156,6 +161,9 @@ fn print_report(report: &RestoreReport) {
             drive.already_in_drive,
             drive.failures.len()
         );
+        if !drive.converted.is_empty() {
+            println!("  {} exports converted back into Google files.", drive.converted.len());
+        }
         for f in &drive.failures {
             println!("  not uploaded: {}: {}", f.drive_path, f.reason);
         }

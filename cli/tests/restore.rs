@@ -423,3 +423,69 @@ async fn into_drive_as_a_new_folder_resuming_a_cut_upload_and_stopping_cleanly_a
     });
     assert_eq!(folders, 1, "the second run continued in the first run's folder");
 }
+
+/// A Google Doc and a Sheet backed up as their exports (.docx, .xlsx) beside a plain file.
+const WORKSPACE_MANIFEST: &str = "items:\n  - parent: Projects\n    name: Roadmap\n    kind: document\n    content: \"Q3: ship it.\"\n  - parent: Projects\n    name: Budget\n    kind: spreadsheet\n    content: \"rent,1200\"\n";
+
+/// The items directly in the Drive folder at `path`: (name, MIME type, the text a Google file
+/// holds or the bytes of a plain one).
+fn drive_children(sandbox: &Sandbox, path: &str) -> BTreeMap<String, (String, Vec<u8>)> {
+    let folder = sandbox.drive.id_of(path).unwrap_or_else(|| panic!("{path} is not in Drive"));
+    sandbox.drive.mutate(|store| {
+        store
+            .files
+            .values()
+            .filter(|f| f.parents.first() == Some(&folder) && !f.trashed)
+            .map(|f| {
+                let held = match &f.content {
+                    fanout_testkit::fake_google::store::Content::Memory(b) => b.to_vec(),
+                    _ => f.doc_text.clone().into_bytes(),
+                };
+                (f.name.clone(), (f.mime_type.clone(), held))
+            })
+            .collect()
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn into_drive_exported_google_files_come_back_as_exports_or_converted_into_google_files() {
+    let tree_dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree_dir.path().join("Projects")).unwrap();
+    std::fs::write(tree_dir.path().join("Projects/plain.txt"), "plain bytes\n").unwrap();
+    let sandbox = Sandbox::start(tree_dir.path(), Some(WORKSPACE_MANIFEST), &[("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "local"]).await;
+    let (code, summary, stderr) = sandbox.sync_json().await;
+    assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
+    let copies = sandbox.storage_root("local").join("google-drive/Projects");
+    let docx = std::fs::read(copies.join("Roadmap.docx")).unwrap();
+    let xlsx = std::fs::read(copies.join("Budget.xlsx")).unwrap();
+
+    // By default: the exports themselves, byte for byte.
+    let (code, report) = restore_json(&sandbox, &["Projects", "--to-drive", "As exports"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["drive"]["converted"], serde_json::json!([]), "{report:#}");
+    let exports = drive_children(&sandbox, "As exports/Projects");
+    assert_eq!(exports.keys().collect::<Vec<_>>(), ["Budget.xlsx", "Roadmap.docx", "plain.txt"]);
+    assert_eq!(exports["Roadmap.docx"].1, docx);
+    assert_eq!(exports["Budget.xlsx"].1, xlsx);
+
+    // With --convert: Google files again, under their Drive names, made from the exports' bytes.
+    let (code, report) = restore_json(&sandbox, &["Projects", "--to-drive", "Converted", "--convert"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    let mut converted: Vec<String> =
+        report["drive"]["converted"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    converted.sort();
+    assert_eq!(converted, ["Projects/Budget.xlsx", "Projects/Roadmap.docx"], "{report:#}");
+    let google = drive_children(&sandbox, "Converted/Projects");
+    assert_eq!(google.keys().collect::<Vec<_>>(), ["Budget", "Roadmap", "plain.txt"]);
+    assert_eq!(google["Roadmap"], ("application/vnd.google-apps.document".to_string(), docx));
+    assert_eq!(google["Budget"], ("application/vnd.google-apps.spreadsheet".to_string(), xlsx));
+    assert_eq!(google["plain.txt"].1, b"plain bytes\n");
+
+    // Run again: everything is there already, nothing is uploaded twice.
+    let (code, report) = restore_json(&sandbox, &["Projects", "--to-drive", "Converted", "--convert"]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_eq!(report["drive"]["already_in_drive"], 3, "{report:#}");
+    assert_eq!(report["drive"]["uploaded"], serde_json::json!([]), "{report:#}");
+    assert_eq!(drive_children(&sandbox, "Converted/Projects").len(), 3);
+}

@@ -22,6 +22,8 @@ pub struct RestoreInput {
     pub to: Option<String>,
     /// …or Google Drive: the new folder's name ("" for the default).
     pub to_drive: Option<String>,
+    /// With `to_drive`: exported Google files become Google files again.
+    pub convert: bool,
     pub at: Option<String>,
     pub from: Option<String>,
     pub overwrite: bool,
@@ -29,6 +31,11 @@ pub struct RestoreInput {
 }
 
 impl RestoreInput {
+    /// The Drive folder and whether to convert, for a restore into Google Drive.
+    fn drive_target(&self) -> Option<(&str, bool)> {
+        self.to_drive.as_deref().map(|folder| (folder, self.convert))
+    }
+
     fn request(&self, dry_run: bool) -> CommandResult<RestoreRequest> {
         let invalid = |m: &str| CommandError::new("invalid_input", m);
         if !self.all && self.sources.is_empty() {
@@ -70,7 +77,7 @@ impl RestoreRunner {
     /// What a restore would do (a dry run: nothing is written).
     pub async fn preview(&self, input: &RestoreInput) -> CommandResult<RestoreReport> {
         let request = input.request(true)?;
-        run(&self.engine, &request, input.to_drive.as_deref(), &RestoreOptions::default()).await
+        run(&self.engine, &request, input.drive_target(), &RestoreOptions::default()).await
     }
 
     /// Starts a restore in the background; its progress and result arrive as events.
@@ -97,7 +104,7 @@ impl RestoreRunner {
                 }
             });
             let options = RestoreOptions { cancel, progress: Some(tx) };
-            let result = run(&this.engine, &request, input.to_drive.as_deref(), &options).await;
+            let result = run(&this.engine, &request, input.drive_target(), &options).await;
             drop(options);
             let _ = forward.await;
             *this.running.lock().unwrap_or_else(|p| p.into_inner()) = None;
@@ -124,11 +131,11 @@ impl RestoreRunner {
 async fn run(
     engine: &Engine,
     request: &RestoreRequest,
-    to_drive: Option<&str>,
+    to_drive: Option<(&str, bool)>,
     options: &RestoreOptions,
 ) -> CommandResult<RestoreReport> {
     let report = match to_drive {
-        Some(folder) => engine.restore_to_drive(request, Some(folder), options).await?,
+        Some((folder, convert)) => engine.restore_to_drive(request, Some(folder), convert, options).await?,
         None => engine.restore(request, options).await?,
     };
     Ok(report)

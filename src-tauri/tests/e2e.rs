@@ -332,6 +332,51 @@ async fn restore_a_folder_to_disk_from_the_window_and_get_drives_bytes_back() {
         compared += 1;
     }
     assert_eq!(compared, 25);
+
+    // A bad edit in Drive, synced: Files lists both versions, and "Restore this version…" on
+    // the earlier one brings back the bytes from before the edit.
+    let path = "Projects/Reports/report-03.txt";
+    let original = std::fs::read(world.dir.path().join("drive").join(path)).unwrap();
+    world.drive.set_content(&world.drive.id_of(path).unwrap(), &b"report 3, overwritten"[..]);
+    sync_from_dashboard(&app, "succeeded").await;
+    app.click("#nav-files").await;
+    app.wait_ready("files").await;
+    badge_statuses(&app, path).await;
+    app.click(&format!("tr.file-row[data-path=\"{path}\"] .badge[data-destination=\"local\"]")).await;
+    app.wait_until(
+        "both versions",
+        "return document.querySelectorAll('#file-details .version').length === 2 || null",
+        json!([]),
+        Duration::from_secs(10),
+    )
+    .await;
+    app.click("#file-details .version[data-state=\"kept\"] .version__restore").await;
+    app.wait_ready("restore").await;
+    let chosen = app
+        .exec(
+            "return [document.querySelector('#restore-version').checked, \
+             [...document.querySelectorAll('#restore-folders input:checked')].map(b => b.parentElement.textContent), \
+             document.querySelector('#restore-from').value]",
+            json!([]),
+        )
+        .await;
+    assert_eq!(chosen, json!([true, [path], "local"]), "the file, its version and its destination are chosen");
+    let again = world.dir.path().join("restored-version");
+    app.exec("document.querySelector('#restore-dir').value = ''", json!([])).await;
+    app.type_into("#restore-dir", &again.display().to_string()).await;
+    app.click("#restore-start").await;
+    let success = app
+        .wait_until(
+            "the version's restore",
+            "const r = document.querySelector('#restore-result');\
+             return r && !r.hidden && r.dataset.success !== undefined && !document.querySelector('#restore-result-title').textContent.startsWith('Would') ? r.dataset.success : null",
+            json!([]),
+            Duration::from_secs(60),
+        )
+        .await;
+    assert_eq!(success, "true", "{}", app.text("#restore-result").await);
+    assert_eq!(std::fs::read(again.join(path)).unwrap(), original, "the bytes from before the edit");
+    assert_eq!(walk(&again).len(), 1, "that file alone");
     app.close().await;
 }
 

@@ -77,17 +77,18 @@ export const api = {
   setAutostart: (enabled) => invoke('set_autostart', { enabled }),
   setSchedulePaused: (paused) => invoke('set_schedule_paused', { paused }),
 
-  // `input`: { sources, all, to?, toDrive?, at?, from?, overwrite, includeDeleted } (RestoreInput).
+  // `input`: { sources, all, to?, toDrive?, convert, at?, from?, overwrite, includeDeleted } (RestoreInput).
   restorePreview: (input) => invoke('restore_preview', { request: restoreInput(input) }),
   startRestore: (input) => invoke('start_restore', { request: restoreInput(input) }),
   cancelRestore: () => invoke('cancel_restore'),
 };
 
 /** The window's restore form as the shell's RestoreInput (snake_case fields, absent when unset). */
-function restoreInput({ sources, all, to, toDrive, at, from, overwrite, includeDeleted }) {
+function restoreInput({ sources, all, to, toDrive, convert, at, from, overwrite, includeDeleted }) {
   return {
     sources: sources || [],
     all: Boolean(all),
+    convert: Boolean(convert),
     overwrite: Boolean(overwrite),
     include_deleted: Boolean(includeDeleted),
     ...defined({ to, at, from }),

@@ -59,23 +59,42 @@ impl DriveClient {
         Ok(self.query_files(&q, &super::Corpus::User).await?.into_iter().filter(|f| f.name == name).collect())
     }
 
-    /// Uploads the file at `path` as a new file `name` inside `parent`.
-    pub async fn upload_file(&self, parent: &str, name: &str, path: &Path) -> Result<DriveFile, DriveError> {
+    /// Uploads the file at `path` as a new file `name` inside `parent`; with `convert_to` (a
+    /// Google Workspace type), Drive imports it as that type from the format its extension
+    /// names.
+    pub async fn upload_file(
+        &self,
+        parent: &str,
+        name: &str,
+        path: &Path,
+        convert_to: Option<&str>,
+    ) -> Result<DriveFile, DriveError> {
         let size = tokio::fs::metadata(path).await.map_err(|e| local_error(path, e))?.len();
-        let metadata = json!({ "name": name, "parents": [parent] });
+        let mut metadata = json!({ "name": name, "parents": [parent] });
+        let mut media_type = "application/octet-stream";
+        if let Some(google_type) = convert_to {
+            metadata["mimeType"] = json!(google_type);
+            let extension = path.extension().and_then(|e| e.to_str()).unwrap_or_default().to_ascii_lowercase();
+            media_type = super::export_mime(&extension).unwrap_or(media_type);
+        }
         if size <= MULTIPART_UP_TO {
-            self.upload_multipart(&metadata, path).await
+            self.upload_multipart(&metadata, media_type, path).await
         } else {
-            self.upload_resumable(&metadata, path, size).await
+            self.upload_resumable(&metadata, media_type, path, size).await
         }
     }
 
-    async fn upload_multipart(&self, metadata: &serde_json::Value, path: &Path) -> Result<DriveFile, DriveError> {
+    async fn upload_multipart(
+        &self,
+        metadata: &serde_json::Value,
+        media_type: &str,
+        path: &Path,
+    ) -> Result<DriveFile, DriveError> {
         let bytes = tokio::fs::read(path).await.map_err(|e| local_error(path, e))?;
         let boundary = format!("fanout-{:016x}", rand::random::<u64>());
         let mut body = format!(
             "--{boundary}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n\
-             --{boundary}\r\nContent-Type: application/octet-stream\r\n\r\n"
+             --{boundary}\r\nContent-Type: {media_type}\r\n\r\n"
         )
         .into_bytes();
         body.extend_from_slice(&bytes);
@@ -100,6 +119,7 @@ impl DriveClient {
     async fn upload_resumable(
         &self,
         metadata: &serde_json::Value,
+        media_type: &str,
         path: &Path,
         size: u64,
     ) -> Result<DriveFile, DriveError> {
@@ -112,6 +132,7 @@ impl DriveClient {
                     .query(&query)
                     .bearer_auth(token)
                     .header("X-Upload-Content-Length", size.to_string())
+                    .header("X-Upload-Content-Type", media_type)
                     .json(metadata)
             })
             .await?;

@@ -468,10 +468,12 @@ impl Engine {
 
     /// Restores into Google Drive, into a new folder `folder` in My Drive (default
     /// `Restored by Fanout <date>`), keeping the tree; nothing already in Drive is touched.
+    /// With `convert`, exported Google files become Google files again.
     pub async fn restore_to_drive(
         &self,
         request: &RestoreRequest,
         folder: Option<&str>,
+        convert: bool,
         options: &RestoreOptions,
     ) -> Result<RestoreReport, EngineError> {
         let name = match folder.filter(|f| !f.trim().is_empty()) {
@@ -489,7 +491,7 @@ impl Engine {
             &RestoreSources { db: &self.db, storage: &storage, keys: &keys, scratch: &scratch },
             &drive,
             &request,
-            &name,
+            &crate::restore::DriveTarget { name, convert },
             options,
         )
         .await;

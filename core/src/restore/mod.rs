@@ -127,6 +127,15 @@ pub struct NeedsThaw {
     pub object: String,
 }
 
+/// A Google Workspace file that was backed up as an export.
+#[derive(Debug, Clone)]
+pub struct GoogleFile {
+    /// Its name in Drive (the export's file name adds an extension).
+    pub drive_name: String,
+    /// Its Workspace type (`application/vnd.google-apps.document`, ...).
+    pub mime_type: String,
+}
+
 /// Files and bytes read from one destination.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Egress {
@@ -157,6 +166,9 @@ pub struct RestoreReport {
     /// The upload into Google Drive, for a restore into Drive.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub drive: Option<DriveRestoreReport>,
+    /// The exports of Google Workspace files among the files, by path under the target.
+    #[serde(skip)]
+    pub google_files: BTreeMap<String, GoogleFile>,
     pub all_success: bool,
 }
 
@@ -341,6 +353,10 @@ fn choose_version(
     let shown = |p: &Path| p.strip_prefix(&request.to).unwrap_or(p).display().to_string();
     if let Placement::Beside(beside) = &placement {
         report.conflicts.push(Conflict { path: shown(&own), written_as: shown(beside) });
+    }
+    if newest.mime_type.starts_with("application/vnd.google-apps.") {
+        let google = GoogleFile { drive_name: newest.name.clone(), mime_type: newest.mime_type.clone() };
+        report.google_files.insert(shown(placement.path()), google);
     }
     let used = relative.rsplit('/').next().unwrap_or(relative);
     if is_renamed(&newest.name, used, &newest.mime_type) {
@@ -557,21 +573,31 @@ pub async fn rebuild(
     Ok(report)
 }
 
-/// Restores into Google Drive: into the folder `name` in My Drive, through `local` (where the
-/// files are restored and checked first, and which is emptied once everything is in Drive).
+/// Where a restore into Google Drive goes: the folder `name` in My Drive; with `convert`,
+/// exported Google files become Google files again.
+#[derive(Debug, Clone)]
+pub struct DriveTarget {
+    pub name: String,
+    pub convert: bool,
+}
+
+/// Restores into Google Drive, through `request.to` (where the files are restored and checked
+/// first, and which is emptied once everything is in Drive).
 pub async fn restore_to_drive(
     sources: &RestoreSources<'_>,
     drive: &crate::drive::DriveClient,
     request: &RestoreRequest,
-    name: &str,
+    target: &DriveTarget,
     options: &RestoreOptions,
 ) -> Result<RestoreReport, RestoreError> {
+    let name = target.name.as_str();
     let mut report = restore(sources, request, options).await?;
     report.to = format!("Google Drive: {name}");
     if request.dry_run || report.cancelled {
         return Ok(report);
     }
-    let uploaded = to_drive::upload_tree(drive, sources.db, &request.to, name).await?;
+    let convert = target.convert.then_some(&report.google_files);
+    let uploaded = to_drive::upload_tree(drive, sources.db, &request.to, name, convert).await?;
     let complete = uploaded.stopped.is_none() && uploaded.failures.is_empty();
     report.all_success &= complete;
     if report.all_success {

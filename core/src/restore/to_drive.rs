@@ -3,8 +3,11 @@
 //! Nothing already in Drive is touched: everything goes into the restore's own folder, made by
 //! this restore (its ID is remembered, so a re-run continues in it). A file already there with
 //! the same md5 is not uploaded again; each upload is checked by the md5 Drive reports.
+//! With conversion asked for, an exported Google file is uploaded as its Workspace type under
+//! its Drive name and Drive imports it; Drive keeps no md5 of a converted file, so what is
+//! checked then is that Drive made a file of that type.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -12,7 +15,7 @@ use serde::Serialize;
 use crate::db::Database;
 use crate::drive::{DriveClient, DriveError};
 
-use super::{Failure, RestoreError, STAGING};
+use super::{Failure, GoogleFile, RestoreError, STAGING};
 
 /// What the upload into Drive did.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -21,6 +24,8 @@ pub struct DriveRestoreReport {
     pub folder_id: String,
     /// Paths (under the folder) uploaded by this run.
     pub uploaded: Vec<String>,
+    /// Of those, the exports Drive converted back into Google files.
+    pub converted: Vec<String>,
     /// Already in the folder with the same bytes (an earlier, interrupted run).
     pub already_in_drive: u64,
     pub failures: Vec<Failure>,
@@ -99,12 +104,25 @@ async fn restore_folder(drive: &DriveClient, db: &Database, name: &str) -> Resul
     Ok(folder.id)
 }
 
-/// Uploads everything under `local` into the restore folder `name`.
+/// What became of one file.
+enum Uploaded {
+    AlreadyThere,
+    /// Uploaded; Drive holds the bytes sent.
+    Same,
+    /// Uploaded and converted by Drive into a Google file.
+    Converted,
+    /// Uploaded, but Drive reports another md5.
+    Differs(String),
+}
+
+/// Uploads everything under `local` into the restore folder `name`; the exports named in
+/// `convert` go back as Google files.
 pub async fn upload_tree(
     drive: &DriveClient,
     db: &Database,
     local: &Path,
     name: &str,
+    convert: Option<&BTreeMap<String, GoogleFile>>,
 ) -> Result<DriveRestoreReport, RestoreError> {
     let folder_id = restore_folder(drive, db, name).await?;
     let mut report =
@@ -114,26 +132,23 @@ pub async fn upload_tree(
         let path: PathBuf = local.join(&rel);
         let (dir, file_name) = rel.rsplit_once('/').unwrap_or(("", rel.as_str()));
         let fail = |reason: String| Failure { drive_path: rel.clone(), reason };
+        let google = convert.and_then(|c| c.get(&rel));
         let outcome = async {
             let parent = folder_for(drive, &mut folders, dir).await?;
-            let md5 = md5_of(&path).map_err(|e| DriveError::Staging { path: path.display().to_string(), source: e })?;
-            let present = drive.find_child_files(&parent, file_name).await?;
-            if present.iter().any(|f| f.md5_checksum.as_deref() == Some(md5.as_str())) {
-                return Ok(None);
+            match google {
+                Some(google) => upload_converted(drive, &parent, &path, google).await,
+                None => upload_same(drive, &parent, file_name, &path).await,
             }
-            let created = drive.upload_file(&parent, file_name, &path).await?;
-            Ok(Some((created, md5)))
         }
         .await;
         match outcome {
-            Ok(None) => report.already_in_drive += 1,
-            Ok(Some((created, md5))) if created.md5_checksum.as_deref() == Some(md5.as_str()) => {
-                report.uploaded.push(rel)
+            Ok(Uploaded::AlreadyThere) => report.already_in_drive += 1,
+            Ok(Uploaded::Same) => report.uploaded.push(rel),
+            Ok(Uploaded::Converted) => {
+                report.converted.push(rel.clone());
+                report.uploaded.push(rel);
             }
-            Ok(Some((created, _))) => report.failures.push(fail(format!(
-                "Drive holds other bytes than were sent (md5 {}); run the restore again",
-                created.md5_checksum.unwrap_or_default()
-            ))),
+            Ok(Uploaded::Differs(reason)) => report.failures.push(fail(reason)),
             Err(e) if is_upload_limit(&e) => {
                 report.stopped = Some(format!(
                     "Google Drive refused more uploads for now ({e}); {} files are in `{name}`; run the same command again later to continue",
@@ -146,6 +161,44 @@ pub async fn upload_tree(
         }
     }
     Ok(report)
+}
+
+/// Uploads the file as it is, unless the folder already has one with the same md5.
+async fn upload_same(drive: &DriveClient, parent: &str, name: &str, path: &Path) -> Result<Uploaded, DriveError> {
+    let md5 = md5_of(path).map_err(|e| DriveError::Staging { path: path.display().to_string(), source: e })?;
+    let present = drive.find_child_files(parent, name).await?;
+    if present.iter().any(|f| f.md5_checksum.as_deref() == Some(md5.as_str())) {
+        return Ok(Uploaded::AlreadyThere);
+    }
+    let created = drive.upload_file(parent, name, path, None).await?;
+    Ok(match created.md5_checksum {
+        Some(got) if got == md5 => Uploaded::Same,
+        got => Uploaded::Differs(format!(
+            "Drive holds other bytes than were sent (md5 {}); run the restore again",
+            got.unwrap_or_default()
+        )),
+    })
+}
+
+/// Uploads an export for Drive to convert into the Google file it came from, under that
+/// file's name, unless the folder already has a Google file of that name and type.
+async fn upload_converted(
+    drive: &DriveClient,
+    parent: &str,
+    path: &Path,
+    google: &GoogleFile,
+) -> Result<Uploaded, DriveError> {
+    let present = drive.find_child_files(parent, &google.drive_name).await?;
+    if present.iter().any(|f| f.mime_type == google.mime_type) {
+        return Ok(Uploaded::AlreadyThere);
+    }
+    let created = drive.upload_file(parent, &google.drive_name, path, Some(&google.mime_type)).await?;
+    Ok(match created.mime_type == google.mime_type {
+        true => Uploaded::Converted,
+        false => {
+            Uploaded::Differs(format!("Drive did not convert it into a Google file (it made {})", created.mime_type))
+        }
+    })
 }
 
 /// The Drive folder for `dir` (a path under the restore folder), made where missing.

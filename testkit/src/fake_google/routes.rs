@@ -13,7 +13,7 @@ use futures::StreamExt;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::store::{export_formats, ChangeRef, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
+use super::store::{export_formats, import_formats, ChangeRef, Content, FileEntry, EXPORT_LIMIT, ROOT_ID};
 use super::{fields, oauth, query, Fault, FaultAction, RequestRecord, State};
 
 type Shared = Arc<Mutex<State>>;
@@ -276,6 +276,23 @@ fn about(state: &Shared, query: &[(String, String)]) -> Response {
             (mime, json!(list))
         })
         .collect();
+    let imports: serde_json::Map<String, Value> = [
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.oasis.opendocument.text",
+        "application/rtf",
+        "text/plain",
+        "text/html",
+        "text/markdown",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/x-vnd.oasis.opendocument.spreadsheet",
+        "text/csv",
+        "text/tab-separated-values",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.presentation",
+    ]
+    .iter()
+    .map(|m| (m.to_string(), json!(import_formats(m))))
+    .collect();
     let (used, email): (u64, String) = {
         let s = lock(state);
         (s.store.files.values().map(|f| f.size).sum(), s.oauth.user_email.clone())
@@ -285,6 +302,7 @@ fn about(state: &Shared, query: &[(String, String)]) -> Response {
         "user": { "kind": "drive#user", "displayName": "Demo User", "emailAddress": email, "me": true },
         "storageQuota": { "limit": "16106127360", "usage": used.to_string() },
         "exportFormats": formats,
+        "importFormats": imports,
     })))
 }
 

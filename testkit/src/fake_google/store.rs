@@ -104,6 +104,29 @@ impl FileEntry {
     }
 }
 
+/// The Workspace types Drive converts an upload of `media` into (a subset of
+/// `about.importFormats`).
+pub fn import_formats(media: &str) -> &'static [&'static str] {
+    const DOCUMENT: &str = "application/vnd.google-apps.document";
+    const SPREADSHEET: &str = "application/vnd.google-apps.spreadsheet";
+    const PRESENTATION: &str = "application/vnd.google-apps.presentation";
+    match media {
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        | "application/vnd.oasis.opendocument.text"
+        | "application/rtf"
+        | "text/plain"
+        | "text/html"
+        | "text/markdown" => &[DOCUMENT],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        | "application/x-vnd.oasis.opendocument.spreadsheet"
+        | "text/csv"
+        | "text/tab-separated-values" => &[SPREADSHEET],
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+        | "application/vnd.oasis.opendocument.presentation" => &[PRESENTATION],
+        _ => &[],
+    }
+}
+
 /// Export formats Drive offers per Workspace type (a subset of `about.exportFormats`).
 pub fn export_formats(mime: &str) -> &'static [&'static str] {
     match mime {
@@ -427,6 +450,17 @@ impl Store {
             .filter(|f| f.drive_id.as_deref() == Some(f.id.as_str()))
             .map(|f| (f.id.clone(), f.name.clone()))
             .collect()
+    }
+
+    /// Adds a Google Workspace file (`mime`) holding `text` under a folder; returns its ID.
+    pub fn add_workspace_file(&mut self, parent_id: &str, name: &str, mime: &str, text: String) -> String {
+        let id = self.new_id(&format!("{parent_id}/{name}"));
+        let mut entry = self.entry(id.clone(), name.into(), mime.into(), vec![parent_id.into()]);
+        entry.drive_id = self.files.get(parent_id).and_then(|p| p.drive_id.clone());
+        entry.doc_text = text;
+        self.files.insert(id.clone(), entry);
+        self.log_change(&id);
+        id
     }
 
     /// Adds a file with bytes under a folder; returns its ID.

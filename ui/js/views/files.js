@@ -241,8 +241,17 @@ export function createFiles(root, { shared, navigate, track }) {
         h('span', { class: 'version__when' }, formatDate(v.copied_at)),
         h('span', { class: 'version__state' }, versionState(v)),
         h('span', { class: 'version__size' }, v.size === null || v.size === undefined ? NONE : formatBytes(v.size)),
+        v.state === 'current' || v.state === 'kept'
+          ? h('button', { type: 'button', class: 'btn btn--link version__restore', onclick: () => restoreVersion(row, destination, v) }, 'Restore this version…')
+          : null,
       ))),
     );
+  }
+
+  /** Opens Restore with this file, as of the moment this version was copied, from this destination. */
+  function restoreVersion(row, destination, version) {
+    shared.restorePreset = { source: row.file_id, label: row.drive_path, at: version.copied_at, from: destination };
+    navigate('restore');
   }
 
   function versionState(v) {

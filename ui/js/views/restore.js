@@ -5,15 +5,20 @@
 import { api, listen, RESTORE_EVENTS } from '../api.js';
 import { h, replace } from '../dom.js';
 import { notifyError } from '../notify.js';
-import { formatBytes, formatCount } from '../format.js';
+import { formatBytes, formatCount, formatDate } from '../format.js';
 
-export function createRestore(root, { track }) {
+export function createRestore(root, { shared, track }) {
   let running = false;
+  // A file and version chosen in Files ("Restore this version…"): restored as of its exact copy time.
+  let preset = null;
 
   const folders = h('fieldset', { class: 'restore-folders', id: 'restore-folders' }, h('legend', {}, 'What to restore'));
   const everything = h('input', { type: 'checkbox', id: 'restore-all', onchange: syncForm });
   const newest = h('input', { type: 'radio', name: 'restore-when', id: 'restore-newest', checked: true, onchange: syncForm });
   const past = h('input', { type: 'radio', name: 'restore-when', id: 'restore-past', onchange: syncForm });
+  const version = h('input', { type: 'radio', name: 'restore-when', id: 'restore-version', onchange: syncForm });
+  const versionLabel = h('span', { id: 'restore-version-label' });
+  const versionChoice = h('label', { class: 'check', hidden: true }, version, versionLabel);
   const at = h('input', { type: 'datetime-local', id: 'restore-at', class: 'input', disabled: true });
   const from = h('select', { id: 'restore-from', class: 'select' }, h('option', { value: '' }, 'The best copy of each file'));
   const toDisk = h('input', { type: 'radio', name: 'restore-target', id: 'restore-to-disk', checked: true, onchange: syncForm });
@@ -21,6 +26,7 @@ export function createRestore(root, { track }) {
   const dir = h('input', { type: 'text', id: 'restore-dir', class: 'input mono', placeholder: '/home/you/Restored', spellcheck: 'false', autocomplete: 'off' });
   const choose = h('button', { type: 'button', id: 'restore-choose', class: 'btn', onclick: chooseFolder }, 'Choose…');
   const driveName = h('input', { type: 'text', id: 'restore-drive-name', class: 'input', placeholder: 'Restored by Fanout (today’s date)', disabled: true });
+  const convert = h('input', { type: 'checkbox', id: 'restore-convert', disabled: true });
   const overwrite = h('input', { type: 'checkbox', id: 'restore-overwrite' });
   const deleted = h('input', { type: 'checkbox', id: 'restore-deleted' });
   const previewBtn = h('button', { type: 'button', id: 'restore-preview', class: 'btn', onclick: preview }, 'Preview');
@@ -39,12 +45,14 @@ export function createRestore(root, { track }) {
       h('label', { class: 'check' }, everything, 'Everything that was backed up'),
       h('fieldset', {}, h('legend', {}, 'As of'),
         h('label', { class: 'check' }, newest, 'The newest copies'),
-        h('label', { class: 'check' }, past, 'A moment in the past: ', at)),
+        h('label', { class: 'check' }, past, 'A moment in the past: ', at),
+        versionChoice),
       h('label', { class: 'field' }, h('span', {}, 'From'), from),
       h('fieldset', {}, h('legend', {}, 'Into'),
         h('label', { class: 'check' }, toDisk, 'A folder on this computer'),
         h('div', { class: 'restore-dir' }, dir, choose),
-        h('label', { class: 'check' }, toDrive, 'Google Drive, as a new folder: ', driveName)),
+        h('label', { class: 'check' }, toDrive, 'Google Drive, as a new folder: ', driveName),
+        h('label', { class: 'check restore-convert' }, convert, 'Turn exported Docs, Sheets and Slides back into Google files (Drive converts them; some formatting may change)')),
       h('label', { class: 'check' }, overwrite, 'Replace files that are there with other contents (otherwise the restored one is written beside them)'),
       h('label', { class: 'check' }, deleted, 'Include files deleted from Drive since'),
       h('div', { class: 'actions' }, previewBtn, startBtn, cancelBtn),
@@ -72,7 +80,7 @@ export function createRestore(root, { track }) {
   function syncForm() {
     at.disabled = !past.checked;
     dir.disabled = choose.disabled = !toDisk.checked;
-    driveName.disabled = !toDrive.checked;
+    driveName.disabled = convert.disabled = !toDrive.checked;
     for (const box of folders.querySelectorAll('input')) box.disabled = everything.checked;
   }
 
@@ -87,6 +95,11 @@ export function createRestore(root, { track }) {
     }
   }
 
+  function moment() {
+    if (version.checked && preset) return preset.at;
+    return past.checked && at.value ? new Date(at.value).toISOString() : undefined;
+  }
+
   function input() {
     const sources = [...folders.querySelectorAll('input:checked')].map((b) => b.value);
     return {
@@ -94,7 +107,8 @@ export function createRestore(root, { track }) {
       all: everything.checked,
       to: toDisk.checked ? dir.value.trim() : undefined,
       toDrive: toDrive.checked ? driveName.value.trim() : undefined,
-      at: past.checked && at.value ? new Date(at.value).toISOString() : undefined,
+      convert: toDrive.checked && convert.checked,
+      at: moment(),
       from: from.value || undefined,
       overwrite: overwrite.checked,
       includeDeleted: deleted.checked,
@@ -145,7 +159,7 @@ export function createRestore(root, { track }) {
       lines.push(h('ul', { class: 'restore-egress' }, egress.map(([key, e]) => h('li', { dataset: { destination: key } }, `From ${key}: ${formatCount(e.files)} files, ${formatBytes(e.bytes)} ${r.dry_run ? 'to download' : 'downloaded'}`))));
     }
     if (r.drive) {
-      lines.push(h('p', { class: 'restore-drive' }, `Google Drive folder “${r.drive.folder_name}”: ${formatCount(r.drive.uploaded.length)} uploaded, ${formatCount(r.drive.already_in_drive)} already there.`));
+      lines.push(h('p', { class: 'restore-drive' }, `Google Drive folder “${r.drive.folder_name}”: ${formatCount(r.drive.uploaded.length)} uploaded, ${formatCount(r.drive.already_in_drive)} already there${r.drive.converted && r.drive.converted.length ? `, ${formatCount(r.drive.converted.length)} turned back into Google files` : ''}.`));
       if (r.drive.stopped) lines.push(h('p', { class: 'restore-error' }, r.drive.stopped));
     }
     const list = (title, items, text) => items.length && lines.push(h('h3', {}, title), h('ul', { class: 'restore-list' }, items.slice(0, 200).map((i) => h('li', {}, text(i)))));
@@ -161,16 +175,35 @@ export function createRestore(root, { track }) {
   async function load() {
     const [policies, destinations] = await Promise.all([api.listPolicies(), api.listDestinations()]);
     const chosen = new Set([...folders.querySelectorAll('input:checked')].map((b) => b.value));
+    takePreset(chosen);
     replace(folders, h('legend', {}, 'What to restore'),
+      preset ? h('label', { class: 'check' },
+        h('input', { type: 'checkbox', class: 'restore-file', value: preset.source, checked: chosen.has(preset.source) }), preset.label) : null,
       policies.length === 0
         ? h('p', { class: 'muted' }, 'No folder is backed up yet.')
         : policies.map((p) => h('label', { class: 'check' },
           h('input', { type: 'checkbox', class: 'restore-folder', value: p.folder_path, checked: chosen.has(p.folder_path) }), p.folder_path)));
-    const picked = from.value;
+    const picked = preset && preset.fresh ? preset.from : from.value;
+    if (preset) preset.fresh = false;
     replace(from, h('option', { value: '' }, 'The best copy of each file'),
       destinations.filter((d) => d.enabled).map((d) => h('option', { value: d.key, selected: d.key === picked }, `${d.name} (${d.key})`)));
     syncForm();
     if (!running) setRunning(false);
+  }
+
+  /** A version chosen in Files becomes the selection: that file alone, as of that version. */
+  function takePreset(chosen) {
+    const next = shared.restorePreset;
+    if (!next) return;
+    shared.restorePreset = null;
+    preset = { ...next, fresh: true };
+    chosen.clear();
+    chosen.add(preset.source);
+    everything.checked = false;
+    version.checked = true;
+    versionChoice.hidden = false;
+    versionLabel.textContent = `The version copied ${formatDate(preset.at)}`;
+    result.hidden = true;
   }
 
   return { load };
