@@ -309,17 +309,7 @@ async fn restore_a_folder_to_disk_from_the_window_and_get_drives_bytes_back() {
         .await;
     assert!(title.as_str().unwrap().starts_with("Would restore 25 files"), "{title}");
     assert!(!target.exists(), "a preview wrote nothing");
-    app.click("#restore-start").await;
-    let success = app
-        .wait_until(
-            "the restore's result",
-            "const r = document.querySelector('#restore-result');\
-             return r && !r.hidden && r.dataset.success !== undefined && !document.querySelector('#restore-result-title').textContent.startsWith('Would') ? r.dataset.success : null",
-            json!([]),
-            Duration::from_secs(60),
-        )
-        .await;
-    assert_eq!(success, "true", "{}", app.text("#restore-result").await);
+    start_restore_and_expect_success(&app).await;
     app.screenshot(&screenshots().join("restore.png")).await;
     // Every file of the folder is back, byte for byte, in Drive's tree.
     let source = world.dir.path().join("drive/Projects");
@@ -364,10 +354,18 @@ async fn restore_a_folder_to_disk_from_the_window_and_get_drives_bytes_back() {
     let again = world.dir.path().join("restored-version");
     app.exec("document.querySelector('#restore-dir').value = ''", json!([])).await;
     app.type_into("#restore-dir", &again.display().to_string()).await;
+    start_restore_and_expect_success(&app).await;
+    assert_eq!(std::fs::read(again.join(path)).unwrap(), original, "the bytes from before the edit");
+    assert_eq!(walk(&again).len(), 1, "that file alone");
+    app.close().await;
+}
+
+/// Presses Restore and waits for a restore (not a preview) to end in success.
+async fn start_restore_and_expect_success(app: &Session) {
     app.click("#restore-start").await;
     let success = app
         .wait_until(
-            "the version's restore",
+            "the restore's result",
             "const r = document.querySelector('#restore-result');\
              return r && !r.hidden && r.dataset.success !== undefined && !document.querySelector('#restore-result-title').textContent.startsWith('Would') ? r.dataset.success : null",
             json!([]),
@@ -375,9 +373,6 @@ async fn restore_a_folder_to_disk_from_the_window_and_get_drives_bytes_back() {
         )
         .await;
     assert_eq!(success, "true", "{}", app.text("#restore-result").await);
-    assert_eq!(std::fs::read(again.join(path)).unwrap(), original, "the bytes from before the edit");
-    assert_eq!(walk(&again).len(), 1, "that file alone");
-    app.close().await;
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {
