@@ -25,7 +25,7 @@ use crate::auth::{AuthError, TokenSource};
 
 pub const FOLDER_MIME: &str = "application/vnd.google-apps.folder";
 pub const SHORTCUT_MIME: &str = "application/vnd.google-apps.shortcut";
-const WORKSPACE_PREFIX: &str = "application/vnd.google-apps.";
+pub const WORKSPACE_PREFIX: &str = "application/vnd.google-apps.";
 
 /// Every field the engine reads from a file; Drive sends nothing it was not asked for.
 pub const FILE_FIELDS: &str =

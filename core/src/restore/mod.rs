@@ -354,7 +354,7 @@ fn choose_version(
     if let Placement::Beside(beside) = &placement {
         report.conflicts.push(Conflict { path: shown(&own), written_as: shown(beside) });
     }
-    if newest.mime_type.starts_with("application/vnd.google-apps.") {
+    if newest.mime_type.starts_with(crate::drive::WORKSPACE_PREFIX) {
         let google = GoogleFile { drive_name: newest.name.clone(), mime_type: newest.mime_type.clone() };
         report.google_files.insert(shown(placement.path()), google);
     }
@@ -379,7 +379,7 @@ fn is_renamed(drive_name: &str, used: &str, mime_type: &str) -> bool {
     if drive_name.is_empty() || drive_name == used {
         return false;
     }
-    let exported = mime_type.starts_with("application/vnd.google-apps.");
+    let exported = mime_type.starts_with(crate::drive::WORKSPACE_PREFIX);
     !(exported && used.strip_prefix(drive_name).is_some_and(|ext| ext.starts_with('.') && !ext[1..].contains('.')))
 }
 
