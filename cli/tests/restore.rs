@@ -10,7 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use common::{children_of, Dest, Sandbox};
+use common::{children_of, write_files, Dest, Sandbox};
 use fanout_testkit::fake_google::store::{FOLDER, ROOT_ID};
 use fanout_testkit::fake_google::{Fault, FaultAction};
 use serde_json::Value;
@@ -236,6 +236,90 @@ async fn a_corrupted_copy_fails_from_its_destination_and_comes_from_another_by_d
     let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let beside = best.join(format!("Projects/part-1/file-001 (restored {day}).txt"));
     assert_eq!(Some(&std::fs::read(&beside).unwrap()), bytes_at(&drive, "Projects/part-1/file-001.txt"));
+}
+
+/// A folder holding enough bytes that restore relies on rclone's check of each download
+/// against the hash the destination lists, rather than reading the file a second time: a copy
+/// whose bytes changed at the server's storage is still refused, by Fanout's own comparison.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_copy_changed_at_its_destination_is_refused_though_it_is_read_only_once() {
+    let drive_root = tempfile::tempdir().unwrap();
+    let dir = drive_root.path().join("Big");
+    std::fs::create_dir_all(&dir).unwrap();
+    let big: Vec<u8> = (0..65u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
+    std::fs::write(dir.join("big.bin"), &big).unwrap();
+    std::fs::write(dir.join("small.txt"), b"small and read twice\n").unwrap();
+    let sandbox = Sandbox::start(drive_root.path(), None, &[("aws_s3", "aws_s3"), ("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Big", "--to", "aws_s3,local"]).await;
+    let (code, summary, stderr) = sandbox.sync_json().await;
+    assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
+
+    let out = tempfile::tempdir().unwrap();
+    let intact = out.path().join("intact");
+    let (code, report) = restore_json(&sandbox, &["Big", "--from", "aws_s3", "--to", intact.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(std::fs::read(intact.join("Big/big.bin")).unwrap() == big, "the restored bytes are Drive's");
+
+    // One byte changed at the S3 server's own storage: it now lists that file's new md5.
+    let object = sandbox.storage_root("aws_s3").join("google-drive/Big/big.bin");
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[40 << 20] ^= 0x01;
+    std::fs::write(&object, &bytes).unwrap();
+    let changed = out.path().join("changed");
+    let (code, report) = restore_json(&sandbox, &["Big", "--from", "aws_s3", "--to", changed.to_str().unwrap()]).await;
+    assert_eq!(code, Some(3), "{report:#}");
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{report:#}");
+    assert_eq!(failures[0]["drive_path"], "Big/big.bin");
+    assert!(
+        failures[0]["reason"].as_str().unwrap().contains("differ from those recorded"),
+        "refused by the comparison with the recorded md5: {report:#}"
+    );
+    assert_eq!(tree(&changed).keys().collect::<Vec<_>>(), ["Big/small.txt"], "no unchecked file is left");
+
+    let best = out.path().join("best");
+    let (code, report) = restore_json(&sandbox, &["Big", "--to", best.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert!(std::fs::read(best.join("Big/big.bin")).unwrap() == big, "the intact copy at the local folder");
+}
+
+/// More files than one transfer job takes: the jobs run one after another while the files of
+/// the previous one are checked and moved into place, and a bad copy in a later job is still
+/// refused and, by default, taken from the other destination.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restore_of_several_jobs_checks_every_file_of_each() {
+    let drive_root = tempfile::tempdir().unwrap();
+    for part in 0..3 {
+        write_files(drive_root.path(), &format!("Many/part-{part}"), "note", 700);
+    }
+    let sandbox = Sandbox::start(drive_root.path(), None, &[("aws_s3", "aws_s3"), ("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Many", "--to", "aws_s3,local"]).await;
+    let (code, summary, stderr) = sandbox.sync_json().await;
+    assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
+    let drive = drive_files(&sandbox, "Many");
+    assert_eq!(drive.len(), 2100);
+    let object = sandbox.storage_root("aws_s3").join("google-drive/Many/part-2/note-650.txt");
+    let mut bytes = std::fs::read(&object).unwrap();
+    bytes[0] ^= 0xff;
+    std::fs::write(&object, &bytes).unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let from_s3 = out.path().join("from-s3");
+    let (code, report) = restore_json(&sandbox, &["Many", "--from", "aws_s3", "--to", from_s3.to_str().unwrap()]).await;
+    assert_eq!(code, Some(3), "{report:#}");
+    let failures = report["failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{report:#}");
+    assert_eq!(failures[0]["drive_path"], "Many/part-2/note-650.txt");
+    let restored = tree(&from_s3);
+    assert_eq!(restored.len(), 2099);
+    let intact: Vec<(String, Vec<u8>)> =
+        drive.iter().filter(|(path, _)| path != "Many/part-2/note-650.txt").cloned().collect();
+    assert_same_files(&restored, &intact, "from S3");
+
+    let best = out.path().join("best");
+    let (code, report) = restore_json(&sandbox, &["Many", "--to", best.to_str().unwrap()]).await;
+    assert_eq!(code, Some(0), "{report:#}");
+    assert_same_files(&tree(&best), &drive, "best copies");
 }
 
 /// Downloads of backed-up objects the fake B2 has served.

@@ -224,7 +224,7 @@ impl RcloneDaemon {
         if let Some(mut running) = guard.take() {
             let _ = self.post(&running, "core/quit", &json!({})).await;
             // Nothing is in flight by now; rclone lingers ~1.5 s after core/quit, so do not wait.
-            let deadline = Instant::now() + Duration::from_millis(200);
+            let deadline = Instant::now() + Duration::from_millis(30);
             while !running.child.has_exited() && Instant::now() < deadline {
                 tokio::time::sleep(Duration::from_millis(20)).await;
             }

@@ -32,7 +32,10 @@ pub use to_drive::DriveRestoreReport;
 /// The staging folder inside the target: same disk, so a checked file is renamed into place.
 pub const STAGING: &str = ".fanout-restore";
 /// At most this many files per transfer job, so progress moves and a failure costs little.
+/// (Smaller first jobs, tried, cost more in job start-up than they gave in early progress.)
 const BATCH_FILES: usize = 2000;
+/// A folder's listing costs about one request; reading this many bytes again costs more.
+const LISTING_PAYS_FROM: u64 = 64 * 1024 * 1024;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RestoreError {
@@ -416,22 +419,34 @@ async fn transfer(
             let (key, entry) = &p.wanted.copies[p.next];
             groups.entry((key.clone(), entry.provider_version)).or_default().push(p);
         }
-        for ((key, provider_versions), group) in groups {
+        for ((key, provider_versions), mut group) in groups {
+            // Neighbours in one job: each job then lists only the folders its files are in.
+            group.sort_by(|a, b| a.wanted.copies[a.next].1.location.cmp(&b.wanted.copies[b.next].1.location));
+            // One staging folder per source, laid out as its objects: a run that was cut short
+            // finds what it had fetched there and checks it instead of fetching it again.
+            let dir = staging.join(if provider_versions { format!("{key}@versions") } else { key.clone() });
+            let source = Source { key: &key, provider_versions, dir };
             let mut group = group.into_iter().peekable();
-            while group.peek().is_some() {
-                let chunk: Vec<Pending> = group.by_ref().take(BATCH_FILES).collect();
+            let mut fetched: Option<Fetched> = None;
+            while group.peek().is_some() && !report.cancelled {
                 if options.cancel.is_cancelled() {
                     report.cancelled = true;
-                    return Ok(());
+                    break;
                 }
-                // One staging folder per source, laid out as its objects: a run that was cut
-                // short finds what it had fetched there and checks it instead of fetching it again.
-                let dir = staging.join(if provider_versions { format!("{key}@versions") } else { key.clone() });
-                let retry =
-                    fetch_chunk(storage, request, &key, provider_versions, chunk, &dir, options, report, &mut progress)
-                        .await?;
-                pending.extend(retry);
+                let chunk: Vec<Pending> = group.by_ref().take(BATCH_FILES).collect();
+                // The next chunk downloads while the last one is checked and moved into place.
+                let (next, taken) = tokio::join!(
+                    fetch(storage, &source, chunk, &options.cancel),
+                    take(storage, request, &source, fetched.take(), report, &mut progress)
+                );
+                pending.extend(taken?);
                 send(options, &progress);
+                fetched = Some(next?);
+            }
+            pending.extend(take(storage, request, &source, fetched, report, &mut progress).await?);
+            send(options, &progress);
+            if report.cancelled {
+                return Ok(());
             }
         }
     }
@@ -444,69 +459,80 @@ fn send(options: &RestoreOptions, progress: &RestoreProgress) {
     }
 }
 
-/// Fetches one chunk from `key` into `dir`, checks each file and moves it into place.
-/// Returns the files to try again from their next copy.
-#[allow(clippy::too_many_arguments)]
-async fn fetch_chunk(
+/// Where the files of one job come from, and the staging folder they are fetched into.
+struct Source<'a> {
+    key: &'a str,
+    provider_versions: bool,
+    dir: PathBuf,
+}
+
+/// One chunk of files fetched (or not) into its source's staging folder.
+struct Fetched {
+    chunk: Vec<Pending>,
+    /// Each file's object path at the source (and under the staging folder).
+    paths: Vec<String>,
+    staged: Vec<(PathBuf, Expected)>,
+    /// Already staged with the wanted bytes by a run that was cut short: not fetched again.
+    already: Vec<bool>,
+    result: Result<(), StorageError>,
+}
+
+/// Fetches what of `chunk` is not already staged, in one job.
+async fn fetch(
+    storage: &StorageManager,
+    source: &Source<'_>,
+    chunk: Vec<Pending>,
+    cancel: &CancellationToken,
+) -> Result<Fetched, RestoreError> {
+    let dir = &source.dir;
+    std::fs::create_dir_all(dir).map_err(local(dir))?;
+    let paths: Vec<String> = chunk.iter().map(|p| p.wanted.copies[p.next].1.location.clone()).collect();
+    let staged: Vec<(PathBuf, Expected)> =
+        chunk.iter().zip(&paths).map(|(p, path)| (dir.join(path), p.wanted.expected.clone())).collect();
+    let already: Vec<bool> = check_all(staged.clone()).await.into_iter().map(|r| r.unwrap_or(false)).collect();
+    let to_fetch: Vec<String> =
+        paths.iter().zip(&already).filter(|(_, done)| !**done).map(|(path, _)| path.clone()).collect();
+    let (key, group) = (source.key, format!("restore-{}", source.key));
+    let result = match to_fetch.is_empty() {
+        true => Ok(()),
+        false => storage.download_batch(key, &to_fetch, source.provider_versions, dir, &group, cancel).await,
+    };
+    if matches!(result, Err(StorageError::Rclone(crate::rclone::RcloneError::DaemonDied))) {
+        let _ = storage.restart_if_stopped().await;
+    }
+    Ok(Fetched { chunk, paths, staged, already, result })
+}
+
+/// Checks each fetched file and moves it into place. Returns the files to try again from
+/// their next copy.
+async fn take(
     storage: &StorageManager,
     request: &RestoreRequest,
-    key: &str,
-    provider_versions: bool,
-    chunk: Vec<Pending>,
-    dir: &Path,
-    options: &RestoreOptions,
+    source: &Source<'_>,
+    fetched: Option<Fetched>,
     report: &mut RestoreReport,
     progress: &mut RestoreProgress,
 ) -> Result<Vec<Pending>, RestoreError> {
-    std::fs::create_dir_all(dir).map_err(local(dir))?;
-    let paths: Vec<String> = chunk.iter().map(|p| p.wanted.copies[p.next].1.location.clone()).collect();
-    let to_fetch: Vec<String> = chunk
-        .iter()
-        .zip(&paths)
-        .filter(|(p, path)| !target::has_bytes(&dir.join(path), &p.wanted.expected).unwrap_or(false))
-        .map(|(_, path)| path.clone())
-        .collect();
-    let group = format!("restore-{key}");
-    let fetched = match to_fetch.is_empty() {
-        true => Ok(()),
-        false => storage.download_batch(key, &to_fetch, provider_versions, dir, &group, &options.cancel).await,
-    };
-    if matches!(fetched, Err(StorageError::Rclone(crate::rclone::RcloneError::DaemonDied))) {
-        let _ = storage.restart_if_stopped().await;
-    }
-    if matches!(fetched, Err(StorageError::Rclone(crate::rclone::RcloneError::Cancelled))) {
+    let Some(Fetched { chunk, paths, staged, already, result }) = fetched else { return Ok(Vec::new()) };
+    if matches!(result, Err(StorageError::Rclone(crate::rclone::RcloneError::Cancelled))) {
         report.cancelled = true;
         return Ok(Vec::new());
     }
-    let job_error = fetched.err().map(|e| e.to_string());
+    let key = source.key;
+    let job_error = result.err().map(|e| e.to_string());
+    let checks = check_fetched(storage, source, (&paths, &staged), &already, job_error.is_none()).await;
     let mut retry = Vec::new();
-    for (mut p, path) in chunk.into_iter().zip(paths) {
-        let staged = dir.join(&path);
-        let outcome = match target::has_bytes(&staged, &p.wanted.expected) {
+    for ((mut p, (staged, _)), (check, path)) in chunk.into_iter().zip(staged).zip(checks.into_iter().zip(&paths)) {
+        let outcome = match check {
             Ok(true) => settle(&staged, &p.wanted.placement),
             Ok(false) => Err(format!("{key}: the copy's bytes differ from those recorded for this version")),
             Err(_) => Err(job_error.clone().unwrap_or_else(|| format!("{key}: the copy is not at the destination"))),
         };
         match outcome {
-            Ok(()) => {
-                let bytes = p.wanted.expected.size.unwrap_or(0).max(0) as u64;
-                let egress = report.egress.entry(key.to_string()).or_default();
-                egress.files += 1;
-                egress.bytes += bytes;
-                progress.files_done += 1;
-                progress.bytes_done += bytes;
-                report.restored.push(RestoredFile {
-                    path: shown(&request.to, p.wanted.placement.path()),
-                    drive_path: p.wanted.drive_path,
-                    from: key.to_string(),
-                    bytes,
-                    checked_by: p.wanted.expected.check_name(),
-                    copied_at: p.wanted.copied_at,
-                });
-            }
+            Ok(()) => record_restored(request, key, p.wanted, report, progress),
             Err(reason) => {
                 let _ = std::fs::remove_file(&staged);
-                tracing::warn!(destination = key, file = %p.wanted.drive_path, reason, "a copy could not be restored");
+                tracing::warn!(destination = key, file = %p.wanted.drive_path, path, reason, "a copy could not be restored");
                 p.reasons.push(reason);
                 p.next += 1;
                 if p.next < p.wanted.copies.len() {
@@ -519,6 +545,87 @@ async fn fetch_chunk(
         }
     }
     Ok(retry)
+}
+
+fn record_restored(
+    request: &RestoreRequest,
+    key: &str,
+    wanted: Wanted,
+    report: &mut RestoreReport,
+    progress: &mut RestoreProgress,
+) {
+    let bytes = wanted.expected.size.unwrap_or(0).max(0) as u64;
+    let egress = report.egress.entry(key.to_string()).or_default();
+    egress.files += 1;
+    egress.bytes += bytes;
+    progress.files_done += 1;
+    progress.bytes_done += bytes;
+    report.restored.push(RestoredFile {
+        path: shown(&request.to, wanted.placement.path()),
+        drive_path: wanted.drive_path,
+        from: key.to_string(),
+        bytes,
+        checked_by: wanted.expected.check_name(),
+        copied_at: wanted.copied_at,
+    });
+}
+
+/// Whether each staged file has the bytes wanted, hashed on blocking threads.
+async fn check_all(files: Vec<(PathBuf, Expected)>) -> Vec<std::io::Result<bool>> {
+    let count = files.len();
+    tokio::task::spawn_blocking(move || target::have_bytes(&files))
+        .await
+        .unwrap_or_else(|_| (0..count).map(|_| Err(std::io::Error::other("the check did not finish"))).collect())
+}
+
+/// Checks each file of a chunk after its download. rclone compared every byte it fetched with
+/// the hash the destination stated for the object and removed what did not match: where that
+/// stated hash, listed after the download, is the one recorded for this version, the file is
+/// the recorded bytes and is not read again. Everything else is hashed here.
+async fn check_fetched(
+    storage: &StorageManager,
+    source: &Source<'_>,
+    (paths, staged): (&[String], &[(PathBuf, Expected)]),
+    already: &[bool],
+    job_succeeded: bool,
+) -> Vec<std::io::Result<bool>> {
+    let worth_listing = worth_listing(paths, staged, already);
+    let key = source.key;
+    let stated = match job_succeeded && !source.provider_versions && !worth_listing.is_empty() {
+        true => storage.stated_hashes(key, &worth_listing).await.unwrap_or_else(|e| {
+            tracing::warn!(destination = key, error = %e, "cannot list the restored copies' hashes; hashing them here");
+            HashMap::new()
+        }),
+        false => HashMap::new(),
+    };
+    let kind = storage.hash_kind(key).unwrap_or(HashKind::Md5);
+    let mut to_hash = Vec::new();
+    let mut checks: Vec<Option<std::io::Result<bool>>> = Vec::with_capacity(staged.len());
+    for ((location, (path, expected)), done) in paths.iter().zip(staged).zip(already) {
+        let stated_ok = stated.get(location).is_some_and(|hash| expected.is_stated(kind, hash));
+        if *done || (stated_ok && target::has_size(path, expected)) {
+            checks.push(Some(Ok(true)));
+        } else {
+            to_hash.push((path.clone(), expected.clone()));
+            checks.push(None);
+        }
+    }
+    let mut hashed = check_all(to_hash).await.into_iter();
+    checks.into_iter().map(|c| c.unwrap_or_else(|| hashed.next().unwrap_or(Ok(false)))).collect()
+}
+
+/// The fetched files whose folder's listing costs less than reading them: folders holding at
+/// least [`LISTING_PAYS_FROM`] bytes of this chunk.
+fn worth_listing(paths: &[String], staged: &[(PathBuf, Expected)], already: &[bool]) -> Vec<String> {
+    let folder = |path: &str| path.rsplit_once('/').map_or("", |(folder, _)| folder).to_string();
+    let mut bytes: HashMap<String, u64> = HashMap::new();
+    for ((path, (_, expected)), done) in paths.iter().zip(staged).zip(already) {
+        if !done {
+            *bytes.entry(folder(path)).or_default() += expected.size.unwrap_or(0).max(0) as u64;
+        }
+    }
+    let pays = |path: &String| bytes.get(&folder(path)).is_some_and(|b| *b >= LISTING_PAYS_FROM);
+    paths.iter().zip(already).filter(|(path, done)| !**done && pays(path)).map(|(path, _)| path.clone()).collect()
 }
 
 fn shown(dir: &Path, path: &Path) -> String {

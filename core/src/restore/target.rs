@@ -7,8 +7,11 @@
 use std::collections::HashSet;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use md5::{Digest, Md5};
+
+use crate::storage::providers::HashKind;
 use sha1::Sha1;
 
 /// The bytes a restored file must have.
@@ -29,6 +32,21 @@ impl Expected {
             (None, None) => "size",
         }
     }
+
+    /// Whether `stated`, a destination's hash of this `kind` for an object, is the one these
+    /// bytes must have.
+    pub fn is_stated(&self, kind: HashKind, stated: &str) -> bool {
+        let want = match kind {
+            HashKind::Md5 => &self.md5,
+            HashKind::Sha1 => &self.sha1,
+        };
+        want.as_deref().is_some_and(|want| want.eq_ignore_ascii_case(stated))
+    }
+}
+
+/// Whether `path` is a file of the expected size (what is left to check once its hash is known).
+pub fn has_size(path: &Path, expected: &Expected) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && expected.size.is_none_or(|size| size == m.len() as i64))
 }
 
 /// Whether the file at `path` has exactly the expected bytes.
@@ -57,6 +75,35 @@ pub fn has_bytes(path: &Path, expected: &Expected) -> std::io::Result<bool> {
         (None, Some(want)) => hex::encode(sha1.finalize()).eq_ignore_ascii_case(want),
         (None, None) => true,
     })
+}
+
+/// [`has_bytes`] for each file, read by as many threads as there are cores: checking a
+/// restore is bound by hashing, and the files are independent.
+pub fn have_bytes(files: &[(PathBuf, Expected)]) -> Vec<std::io::Result<bool>> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len()).max(1);
+    let next = AtomicUsize::new(0);
+    let checked: Vec<(usize, std::io::Result<bool>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some((path, expected)) = files.get(i) else { break };
+                        done.push((i, has_bytes(path, expected)));
+                    }
+                    done
+                })
+            })
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap_or_default()).collect()
+    });
+    let mut results: Vec<std::io::Result<bool>> =
+        files.iter().map(|_| Err(std::io::Error::other("the check did not finish"))).collect();
+    for (i, result) in checked {
+        results[i] = result;
+    }
+    results
 }
 
 /// Where one file goes.
@@ -192,6 +239,31 @@ mod tests {
         );
         let mut claimed = HashSet::new();
         assert_eq!(place(own.clone(), &expected(b"x"), true, "2026-12-02", &mut claimed).unwrap(), Placement::Own(own));
+    }
+
+    #[test]
+    fn files_checked_in_parallel_keep_their_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let files: Vec<(PathBuf, Expected)> = (0..40)
+            .map(|i| {
+                let path = dir.path().join(format!("f{i}"));
+                if i % 7 != 3 {
+                    std::fs::write(&path, format!("bytes {i}")).unwrap();
+                }
+                let wanted = if i % 5 == 0 { format!("other {i}") } else { format!("bytes {i}") };
+                (path, expected(wanted.as_bytes()))
+            })
+            .collect();
+        let results = have_bytes(&files);
+        assert_eq!(results.len(), 40);
+        for (i, result) in results.iter().enumerate() {
+            match (i % 7 == 3, i % 5 == 0) {
+                (true, _) => assert!(result.is_err(), "{i}: missing"),
+                (false, true) => assert!(!result.as_ref().unwrap(), "{i}: other bytes"),
+                (false, false) => assert!(result.as_ref().unwrap(), "{i}: the wanted bytes"),
+            }
+        }
+        assert!(have_bytes(&[]).is_empty());
     }
 
     #[test]

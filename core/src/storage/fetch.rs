@@ -1,6 +1,7 @@
 //! Reading copies back from a destination (restore, the destination's index) and writing
 //! Fanout's own small files there.
 
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,29 @@ impl StorageManager {
         let result = self.daemon.copy_listed_files(&fs, &local, &list_path, options, group, cancel).await;
         let _ = tokio::fs::remove_file(&list_path).await;
         job_result(dest, result)
+    }
+
+    /// The hash `key` states now for each of `paths` that it lists, by folder, when its listing
+    /// states hashes without reading the objects (see `listing_states_hashes`); else nothing.
+    pub async fn stated_hashes(&self, key: &str, paths: &[String]) -> Result<HashMap<String, String>, StorageError> {
+        if !self.destination(key)?.config.provider.listing_states_hashes {
+            return Ok(HashMap::new());
+        }
+        let mut folders: BTreeMap<&str, HashSet<&str>> = BTreeMap::new();
+        for path in paths {
+            let (folder, name) = path.rsplit_once('/').unwrap_or(("", path));
+            folders.entry(folder).or_default().insert(name);
+        }
+        let mut stated = HashMap::new();
+        for (folder, names) in folders {
+            for (name, info) in self.list_objects(key, folder).await? {
+                if let (true, Some(hash)) = (names.contains(name.as_str()), info.hash.filter(|h| !h.is_empty())) {
+                    let path = if folder.is_empty() { name } else { format!("{folder}/{name}") };
+                    stated.insert(path, hash);
+                }
+            }
+        }
+        Ok(stated)
     }
 
     /// Whether objects at `key` sit in a storage class that must be thawed before they can be

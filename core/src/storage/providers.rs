@@ -101,6 +101,10 @@ pub struct Provider {
     /// rclone writes `<name>.<8 hex>.partial` while copying here (the local backend), so an
     /// interrupted copy can leave one behind.
     pub writes_partial_files: bool,
+    /// Whether a listing states each object's hash without reading its bytes (S3's ETag or
+    /// rclone's stored md5, B2's sha1). Restore then relies on rclone's check of each download
+    /// against that hash instead of reading the restored file a second time.
+    pub listing_states_hashes: bool,
 }
 
 impl Provider {
@@ -185,6 +189,7 @@ const fn s3(
         rejected_key_markers: S3_REJECTED_KEY,
         cap_reached_markers: &[],
         writes_partial_files: false,
+        listing_states_hashes: true,
     }
 }
 
@@ -222,6 +227,7 @@ pub const PROVIDERS: &[Provider] = &[
         rejected_key_markers: &["bad_auth_token", "unauthorized", "401"],
         cap_reached_markers: &["cap_exceeded"],
         writes_partial_files: false,
+        listing_states_hashes: true,
     },
     s3(
         "scaleway",
@@ -261,6 +267,7 @@ pub const PROVIDERS: &[Provider] = &[
         rejected_key_markers: &[],
         cap_reached_markers: &[],
         writes_partial_files: true,
+        listing_states_hashes: false,
     },
 ];
 
