@@ -139,6 +139,10 @@ pub struct SyncArgs {
     /// Run this plan (saved from `fanout plan --json`) instead of making a new one.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Sync only if `sync.schedule` says one is due (for a systemd timer or cron); otherwise,
+    /// or while another sync runs, exit 0 quietly.
+    #[arg(long, conflicts_with = "plan")]
+    pub if_due: bool,
 }
 
 #[derive(Args)]

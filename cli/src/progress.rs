@@ -3,7 +3,7 @@
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
-use fanout_core::Engine;
+use fanout_core::{Engine, EngineError};
 use fanout_core::{SyncEvent, SyncOptions, SyncSummary};
 use indicatif::{ProgressBar, ProgressStyle};
 use tokio_util::sync::CancellationToken;
@@ -24,6 +24,20 @@ pub fn human_bytes(bytes: u64) -> String {
 }
 
 pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<ExitCode> {
+    if args.if_due {
+        let Some(due) = engine.next_scheduled_sync(None).await? else {
+            anyhow::bail!(
+                "--if-due needs a schedule: set sync.schedule in config.yaml (e.g. `every 6h` or `daily at 02:30`)"
+            );
+        };
+        if due > chrono::Utc::now() {
+            if args.json {
+                let next = due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                println!("{}", serde_json::json!({ "due": false, "next_due": next }));
+            }
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
     let plan = match &args.plan {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -35,7 +49,14 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
         None => None,
     };
     let as_json = args.json;
-    let summary = run_with_progress(engine, as_json, plan).await?;
+    let summary = match run_with_progress(engine, as_json, plan).await {
+        Ok(summary) => summary,
+        // The schedule's sync is the one already running (the app's, or another timer's).
+        Err(e) if args.if_due && matches!(e.downcast_ref(), Some(EngineError::AlreadyRunning(_))) => {
+            return Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => return Err(e),
+    };
     if as_json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {

@@ -21,21 +21,6 @@ pub enum ConfigError {
     Invalid { field: String, problem: String },
 }
 
-/// `every <n><m|h|d>`, from every 5 minutes to every 366 days.
-fn parse_schedule(text: &str) -> Option<std::time::Duration> {
-    let amount = text.strip_prefix("every")?.trim();
-    let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
-    let n: u64 = number.parse().ok()?;
-    let unit_seconds: u64 = match unit.trim() {
-        "m" | "min" | "minute" | "minutes" => 60,
-        "h" | "hour" | "hours" => 3600,
-        "d" | "day" | "days" => 86_400,
-        _ => return None,
-    };
-    let seconds = n.checked_mul(unit_seconds)?;
-    (300..=366 * 86_400).contains(&seconds).then(|| std::time::Duration::from_secs(seconds))
-}
-
 /// The largest file Fanout copies one by one from is at most 5 TiB (S3's object limit).
 const MAX_LARGE_FILE_THRESHOLD_MIB: u64 = 5 * 1024 * 1024;
 
@@ -221,8 +206,8 @@ pub struct SyncConfig {
     pub export_formats: BTreeMap<String, String>,
     pub bandwidth_limit: Option<String>,
     pub schedule: Option<String>,
-    /// How often scheduled syncs run (parsed from `schedule`, e.g. `every 6h`).
-    pub schedule_interval: Option<std::time::Duration>,
+    /// When scheduled syncs run (parsed from `schedule`, e.g. `every 6h`, `daily at 02:30`).
+    pub schedule_rule: Option<crate::schedule::Schedule>,
     /// Files at least this big are copied one by one instead of in batches.
     pub large_file_threshold: u64,
     /// Most files staged and uploaded together in one batch.
@@ -314,11 +299,11 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
         export_formats,
         bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
-        schedule_interval: match s.schedule.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
-            Some(text) => Some(parse_schedule(text).ok_or_else(|| {
+        schedule_rule: match s.schedule.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+            Some(text) => Some(crate::schedule::Schedule::parse(text).ok_or_else(|| {
                 invalid(
                     "sync.schedule",
-                    format!("`{text}` is not understood; write e.g. `every 30m`, `every 6h` or `every 1d` (from 5 minutes to 366 days)"),
+                    format!("`{text}` is not understood; write e.g. `every 6h` (from 2 minutes to 366 days), `daily at 02:30` or `weekdays at 12:00`"),
                 )
             })?),
             None => None,
@@ -505,20 +490,13 @@ mod tests {
     }
 
     #[test]
-    fn schedules_read_every_n_minutes_hours_or_days() {
-        assert_eq!(parse_schedule("every 6h"), Some(std::time::Duration::from_secs(6 * 3600)));
-        assert_eq!(parse_schedule("every 30m"), Some(std::time::Duration::from_secs(1800)));
-        assert_eq!(parse_schedule("every 1d"), Some(std::time::Duration::from_secs(86_400)));
-        assert_eq!(parse_schedule("every 2 hours"), Some(std::time::Duration::from_secs(7200)));
-        assert_eq!(parse_schedule("every 1m"), None, "too often");
-        assert_eq!(parse_schedule("every 367d"), None, "too rare");
-        assert_eq!(parse_schedule("every 18446744073709551615d"), None, "overflow is refused, not wrapped");
-        assert_eq!(parse_schedule("every 99999999999999999999h"), None);
+    fn a_schedule_or_threshold_it_cannot_read_names_its_field() {
         let err = Config::parse("sync:\n  large_file_threshold_mib: 18446744073709551615\n", "t").unwrap_err();
         assert!(err.to_string().contains("sync.large_file_threshold_mib"), "{err}");
-        assert_eq!(parse_schedule("hourly"), None);
         let err = Config::parse("sync:\n  schedule: sometimes\n", "t").unwrap_err();
-        assert!(err.to_string().contains("sync.schedule"), "{err}");
+        assert!(err.to_string().contains("sync.schedule") && err.to_string().contains("daily at"), "{err}");
+        let config = Config::parse("sync:\n  schedule: daily at 02:30\n", "t").unwrap();
+        assert!(matches!(config.sync.schedule_rule, Some(crate::schedule::Schedule::Daily(_))));
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod policy;
 pub mod rclone;
 pub mod restore;
+pub mod schedule;
 pub mod secrets;
 pub mod storage;
 pub mod sync;

@@ -2,8 +2,9 @@
 //! pushed to the window as events.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use fanout_core::schedule::{self, SystemClock};
 use fanout_core::Engine;
 use fanout_core::{ProgressSnapshot, SyncEvent, SyncOptions, SyncSummary};
 use fanout_core::{RunRecord, RunStatus};
@@ -52,6 +53,8 @@ pub struct SyncStatus {
     pub running: bool,
     pub paused: bool,
     pub schedule: Option<String>,
+    /// When the next scheduled sync is due (RFC 3339), unless paused.
+    pub next_due: Option<String>,
     pub progress: Option<ProgressSnapshot>,
     pub last_run: Option<RunRecord>,
 }
@@ -68,11 +71,20 @@ pub struct SyncRunner {
     current: Arc<Mutex<Current>>,
     paused: Mutex<bool>,
     observers: Arc<Mutex<Vec<Observer>>>,
+    /// When the schedule last tried to start a sync.
+    scheduled_attempt: Mutex<Option<DateTime<Utc>>>,
 }
 
 impl SyncRunner {
     pub fn new(engine: Arc<Engine>, emit: Emit) -> Self {
-        Self { engine, emit, current: Arc::default(), paused: Mutex::new(false), observers: Arc::default() }
+        Self {
+            engine,
+            emit,
+            current: Arc::default(),
+            paused: Mutex::new(false),
+            observers: Arc::default(),
+            scheduled_attempt: Mutex::new(None),
+        }
     }
 
     /// Calls `observer` with every run's news (the tray and notifications follow runs so).
@@ -179,24 +191,51 @@ impl SyncRunner {
             running: self.is_running(),
             paused: self.is_paused(),
             schedule: self.engine.config.sync.schedule.clone(),
+            next_due: self
+                .next_due()
+                .await
+                .map(|due| due.max(Utc::now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             progress,
             last_run,
         })
     }
 
-    /// Runs a sync every `sync.schedule` interval unless paused or one is already running.
+    /// Starts scheduled syncs for as long as the app runs (see `fanout_core::schedule`).
     pub fn spawn_schedule(self: &Arc<Self>) {
-        let Some(every) = self.engine.config.sync.schedule_interval else { return };
+        if self.engine.config.sync.schedule_rule.is_none() {
+            return;
+        }
         let runner = self.clone();
         tauri::async_runtime::spawn(async move {
-            loop {
-                tokio::time::sleep(every.max(Duration::from_secs(60))).await;
-                if !runner.is_paused() && !runner.is_running() {
-                    if let Err(e) = runner.start() {
-                        tracing::warn!(error = %e.message, "scheduled sync did not start");
-                    }
-                }
-            }
+            let stop = CancellationToken::new();
+            schedule::run(&*runner, &SystemClock, schedule::TICK, &stop).await;
         });
+    }
+
+    /// When the next scheduled sync is due, unless paused or there is nothing to back up.
+    pub async fn next_due(&self) -> Option<DateTime<Utc>> {
+        if self.is_paused() || self.engine.policies().await.map(|p| p.is_empty()).unwrap_or(true) {
+            return None;
+        }
+        let attempted = self.scheduled_attempt.lock().ok().and_then(|a| *a);
+        self.engine.next_scheduled_sync(attempted).await.ok().flatten()
+    }
+}
+
+impl schedule::Scheduled for SyncRunner {
+    async fn next_due(&self) -> Option<DateTime<Utc>> {
+        SyncRunner::next_due(self).await
+    }
+
+    fn start(&self) {
+        // A start that fails before the run is recorded still counts, so it is not retried
+        // at every tick.
+        if let Ok(mut attempt) = self.scheduled_attempt.lock() {
+            *attempt = Some(Utc::now());
+        }
+        match SyncRunner::start(self) {
+            Ok(()) => tracing::info!("scheduled sync started"),
+            Err(e) => tracing::info!(reason = %e.message, "scheduled sync not started"),
+        }
     }
 }

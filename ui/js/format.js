@@ -87,6 +87,19 @@ export function relativeTime(value, now = Date.now(), options = {}) {
   return formatDate(date, options);
 }
 
+/**
+ * What the schedule says: "Syncs run every 6h. Next sync Dec 3, 2026, 2:30 PM (in 3 h)."
+ * `nextDue` is the engine's due time; one already past means a sync starts within a minute.
+ */
+export function scheduleText({ schedule, paused, nextDue }, now = Date.now(), options = {}) {
+  if (paused) return schedule ? `Scheduled syncs (${schedule}) are paused.` : 'Scheduled syncs are paused.';
+  if (!schedule) return 'Syncs run when you press Sync now.';
+  const due = toDate(nextDue);
+  if (!due) return `Syncs run ${schedule}.`;
+  if (due.getTime() <= toMillis(now) + 45_000) return `Syncs run ${schedule}. Next sync: now.`;
+  return `Syncs run ${schedule}. Next sync ${formatDate(due, options)} (${relativeTime(due, now, options)}).`;
+}
+
 /** A run's length: 45 000 → "45 s", 185 000 → "3 min 5 s", 3 720 000 → "1 h 2 min". */
 export function formatDuration(ms) {
   const value = toNumber(ms);

@@ -37,6 +37,7 @@ export const initialSyncState = Object.freeze({
   result: null,
   paused: false,
   schedule: null,
+  nextDue: null,
   lastRun: null,
 });
 
@@ -53,7 +54,7 @@ export function syncReducer(state = initialSyncState, action = {}) {
   const payload = action.payload || {};
   switch (action.type) {
     case 'status': {
-      const next = { ...state, paused: !!payload.paused, schedule: payload.schedule || null };
+      const next = { ...state, paused: !!payload.paused, schedule: payload.schedule || null, nextDue: payload.next_due || null };
       if ('last_run' in payload) next.lastRun = payload.last_run || null;
       if (payload.running) {
         if (state.phase !== 'running') {

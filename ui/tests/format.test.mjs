@@ -10,6 +10,7 @@ import {
   relativeTime,
   formatDuration,
   durationBetween,
+  scheduleText,
 } from '../js/format.js';
 
 test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
@@ -84,4 +85,16 @@ test('formatDuration and durationBetween describe a run length', () => {
   assert.equal(formatDuration(null), NONE);
   assert.equal(durationBetween('2025-01-01T00:00:00Z', '2025-01-01T00:01:30Z'), 90_000);
   assert.equal(durationBetween('2025-01-01T00:00:00Z', null), null);
+});
+
+test('the schedule line says when the next sync is due, or that it is due now, or paused', () => {
+  const now = Date.parse('2026-12-03T12:00:00Z');
+  const utc = { timeZone: 'UTC' };
+  assert.equal(
+    scheduleText({ schedule: 'every 6h', nextDue: '2026-12-03T15:00:00Z' }, now, utc),
+    'Syncs run every 6h. Next sync Dec 3, 2026, 3:00 PM (in 3 h).',
+  );
+  assert.equal(scheduleText({ schedule: 'daily at 02:30', nextDue: '2026-12-02T02:30:00Z' }, now, utc), 'Syncs run daily at 02:30. Next sync: now.');
+  assert.equal(scheduleText({ schedule: 'every 6h', paused: true, nextDue: null }, now, utc), 'Scheduled syncs (every 6h) are paused.');
+  assert.equal(scheduleText({ schedule: null }, now, utc), 'Syncs run when you press Sync now.');
 });

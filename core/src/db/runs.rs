@@ -143,4 +143,12 @@ impl Database {
             .fetch_all(&self.pool)
             .await?)
     }
+
+    /// When the last run (of any kind, finished or not) started.
+    pub async fn last_run_started(&self) -> Result<Option<chrono::DateTime<chrono::Utc>>, DbError> {
+        let started: Option<String> = sqlx::query_scalar("SELECT started_at FROM sync_runs ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(started.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&chrono::Utc)))
+    }
 }

@@ -535,6 +535,18 @@ impl Engine {
         Ok(self.db.list_files(query).await?)
     }
 
+    /// When the next scheduled sync is due: `sync.schedule` counted from the start of the last
+    /// recorded run, or of `attempted` (a later start that failed before a run was recorded);
+    /// `None` without a schedule.
+    pub async fn next_scheduled_sync(
+        &self,
+        attempted: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, EngineError> {
+        let Some(rule) = self.config.sync.schedule_rule else { return Ok(None) };
+        let last = self.db.last_run_started().await?.max(attempted);
+        Ok(Some(rule.next_due_here(last)))
+    }
+
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, EngineError> {
         Ok(self.db.recent_runs(limit).await?)
     }

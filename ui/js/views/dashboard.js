@@ -7,7 +7,7 @@ import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { progressView, resultMessage, runMessage } from '../state.js';
 import { runBadge } from '../badges.js';
-import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, NONE } from '../format.js';
+import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, NONE } from '../format.js';
 
 export function createDashboard(root, { store, shared, navigate }) {
   let destinations = [];
@@ -141,9 +141,7 @@ export function createDashboard(root, { store, shared, navigate }) {
     else if (state.result) showResult(resultMessage(state.result, shared.destinationNames));
     else showResult(runMessage(state.lastRun));
 
-    if (state.paused) scheduleLine.textContent = state.schedule ? `Scheduled syncs (${state.schedule}) are paused.` : 'Scheduled syncs are paused.';
-    else if (state.schedule) scheduleLine.textContent = `Syncs run ${state.schedule}.`;
-    else scheduleLine.textContent = 'Syncs run when you press Sync now.';
+    scheduleLine.textContent = scheduleText(state);
   }
 
   function destinationCard(d, s) {

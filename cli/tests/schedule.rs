@@ -1,0 +1,75 @@
+//! `fanout sync --if-due`: the schedule's semantics for a systemd timer or cron line, due by
+//! the wall clock from the last run the database recorded.
+
+mod common;
+
+use bytes::Bytes;
+use common::{write_files, Sandbox};
+use serde_json::Value;
+
+/// Moves every recorded run's start `hours` into the past (time passing, as the database sees it).
+async fn age_runs(sandbox: &Sandbox, hours: i64) {
+    let url = format!("sqlite://{}", sandbox.data_dir.join("fanout.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let started =
+        (chrono::Utc::now() - chrono::Duration::hours(hours)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    sqlx::query("UPDATE sync_runs SET started_at = ?").bind(started).execute(&pool).await.unwrap();
+    pool.close().await;
+}
+
+async fn run_count(sandbox: &Sandbox) -> i64 {
+    let url = format!("sqlite://{}", sandbox.data_dir.join("fanout.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let count = sqlx::query_scalar("SELECT COUNT(*) FROM sync_runs").fetch_one(&pool).await.unwrap();
+    pool.close().await;
+    count
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_if_due_syncs_only_when_the_schedule_says_so() {
+    let tree = tempfile::tempdir().unwrap();
+    write_files(tree.path(), "Projects", "doc", 3);
+    let sandbox = Sandbox::start(tree.path(), None, &[("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "local"]).await;
+
+    // Without a schedule, --if-due is a mistake, and says how to fix it.
+    let out = sandbox.fanout(&["sync", "--if-due"]).await;
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sync.schedule"), "{out:?}");
+
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap() + "sync:\n  schedule: every 6h\n";
+    std::fs::write(&sandbox.config_path, yaml).unwrap();
+
+    // Never synced: due at once.
+    let out = sandbox.fanout(&["sync", "--if-due", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["all_success"], true, "{summary:#}");
+    assert_eq!(sandbox.objects("local").keys().filter(|k| k.starts_with("google-drive/Projects/")).count(), 3);
+    assert_eq!(run_count(&sandbox).await, 1);
+
+    // Just synced: not due; nothing runs, nothing is printed, exit 0.
+    let projects = sandbox.drive.id_of("Projects").unwrap();
+    sandbox.drive.add_file(&projects, "later.txt", Bytes::from_static(b"added after the first run\n"));
+    let out = sandbox.fanout(&["sync", "--if-due"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty(), "quiet when not due: {}", String::from_utf8_lossy(&out.stdout));
+    let out = sandbox.fanout(&["sync", "--if-due", "--json"]).await;
+    let skipped: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(skipped["due"], false, "{skipped:#}");
+    let next = chrono::DateTime::parse_from_rfc3339(skipped["next_due"].as_str().unwrap()).unwrap();
+    let in_hours = (next.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!((5.9..=6.0).contains(&in_hours), "due 6 h after the last run started: {in_hours}");
+    assert_eq!(run_count(&sandbox).await, 1, "no run was made");
+    assert!(!sandbox.objects("local").contains_key("google-drive/Projects/later.txt"));
+
+    // Seven hours later (by the recorded runs): due, and it syncs.
+    age_runs(&sandbox, 7).await;
+    let out = sandbox.fanout(&["sync", "--if-due", "--json"]).await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert_eq!(run_count(&sandbox).await, 2);
+    assert_eq!(
+        sandbox.objects("local").get("google-drive/Projects/later.txt").map(Vec::as_slice),
+        Some(&b"added after the first run\n"[..])
+    );
+}
