@@ -164,8 +164,12 @@ pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn plan(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
-    let plan = engine.plan().await?;
+pub async fn plan(engine: &Engine, args: crate::PlanArgs) -> anyhow::Result<ExitCode> {
+    let as_json = args.json;
+    let plan = match &args.only_failed {
+        Some(only) => engine.plan_failed(&crate::retry_scope(only)).await?,
+        None => engine.plan().await?,
+    };
     if as_json {
         print_json(&plan)?;
         return Ok(ExitCode::SUCCESS);

@@ -42,7 +42,7 @@ enum Command {
     /// Run one sync now.
     Sync(SyncArgs),
     /// Show what a sync would copy where, without copying anything.
-    Plan(JsonFlag),
+    Plan(PlanArgs),
     /// Re-check the copies the ledger calls synced; missing or corrupt ones are repaired by the next sync.
     Verify {
         /// Only this destination.
@@ -139,10 +139,29 @@ pub struct SyncArgs {
     /// Run this plan (saved from `fanout plan --json`) instead of making a new one.
     #[arg(long, value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// Copy again only the pairs that failed (at DESTINATION, or everywhere).
+    #[arg(long, value_name = "DESTINATION", num_args = 0..=1, default_missing_value = "", conflicts_with = "plan")]
+    pub only_failed: Option<String>,
     /// Sync only if `sync.schedule` says one is due (for a systemd timer or cron); otherwise,
     /// or while another sync runs, exit 0 quietly.
     #[arg(long, conflicts_with = "plan")]
     pub if_due: bool,
+}
+
+#[derive(Args)]
+pub struct PlanArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the pairs that failed (at DESTINATION, or everywhere): what `sync --only-failed` runs.
+    #[arg(long, value_name = "DESTINATION", num_args = 0..=1, default_missing_value = "")]
+    pub only_failed: Option<String>,
+}
+
+/// `--only-failed [DESTINATION]` as the engine's retry scope (no value: every destination).
+pub fn retry_scope(only_failed: &str) -> fanout_core::RetryScope {
+    let destination = Some(only_failed.to_string()).filter(|d| !d.is_empty());
+    fanout_core::RetryScope { destination, file_id: None }
 }
 
 #[derive(Args)]
@@ -251,7 +270,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Destinations(args) => commands::destinations(&engine, args).await?,
         Command::Policy(cmd) => commands::policy(&engine, cmd).await?,
         Command::Sync(args) => progress::sync(&engine, args).await?,
-        Command::Plan(flag) => commands::plan(&engine, flag.json).await?,
+        Command::Plan(args) => commands::plan(&engine, args).await?,
         Command::Verify { destination, download, against, versions, json } => {
             commands::verify(&engine, destination.as_deref(), download, against, versions, json).await?
         }

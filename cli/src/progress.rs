@@ -46,7 +46,10 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
                 anyhow::anyhow!("{} is not a plan printed by `fanout plan --json`: {e}", path.display())
             })?)
         }
-        None => None,
+        None => match &args.only_failed {
+            Some(only) => Some(engine.plan_failed(&crate::retry_scope(only)).await?),
+            None => None,
+        },
     };
     let as_json = args.json;
     let summary = match run_with_progress(engine, as_json, plan).await {

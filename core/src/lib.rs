@@ -28,4 +28,4 @@ pub use restore::{RebuildReport, RestoreOptions, RestoreProgress, RestoreReport,
 pub use storage::DestinationInfo;
 pub use sync::verify::VerifyReport;
 pub use sync::versions::PruneReport;
-pub use sync::{ProgressSnapshot, SyncEvent, SyncOptions, SyncPlan, SyncSummary};
+pub use sync::{ProgressSnapshot, RetryScope, SyncEvent, SyncOptions, SyncPlan, SyncSummary};

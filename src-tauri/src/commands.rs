@@ -97,6 +97,16 @@ pub fn start_sync(state: State<'_, AppState>) -> CommandResult<()> {
     state.runner.start()
 }
 
+/// Copies again only the failed pairs: of one file (`file_id`), at one destination, or all.
+#[tauri::command]
+pub fn retry_failed(
+    state: State<'_, AppState>,
+    destination: Option<String>,
+    file_id: Option<String>,
+) -> CommandResult<()> {
+    state.runner.start_retry(fanout_core::RetryScope { destination, file_id })
+}
+
 #[tauri::command]
 pub fn cancel_sync(state: State<'_, AppState>) -> bool {
     state.runner.cancel()

@@ -62,6 +62,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::drive_folders,
             commands::search_folders,
             commands::start_sync,
+            commands::retry_failed,
             commands::cancel_sync,
             commands::sync_status,
             commands::set_schedule_paused,

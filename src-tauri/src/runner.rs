@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{DateTime, Utc};
 use fanout_core::schedule::{self, SystemClock};
 use fanout_core::Engine;
-use fanout_core::{ProgressSnapshot, SyncEvent, SyncOptions, SyncSummary};
+use fanout_core::{ProgressSnapshot, RetryScope, SyncEvent, SyncOptions, SyncSummary};
 use fanout_core::{RunRecord, RunStatus};
 use serde::Serialize;
 use serde_json::{json, Value};
@@ -71,8 +71,9 @@ pub struct SyncRunner {
     current: Arc<Mutex<Current>>,
     paused: Mutex<bool>,
     observers: Arc<Mutex<Vec<Observer>>>,
-    /// When the schedule last tried to start a sync.
-    scheduled_attempt: Mutex<Option<DateTime<Utc>>>,
+    /// When the schedule last tried to start a sync that recorded no run (it failed first):
+    /// counted like a run's start, so it is not retried at every look.
+    scheduled_attempt: Arc<Mutex<Option<DateTime<Utc>>>>,
 }
 
 impl SyncRunner {
@@ -83,7 +84,7 @@ impl SyncRunner {
             current: Arc::default(),
             paused: Mutex::new(false),
             observers: Arc::default(),
-            scheduled_attempt: Mutex::new(None),
+            scheduled_attempt: Arc::default(),
         }
     }
 
@@ -100,6 +101,15 @@ impl SyncRunner {
 
     /// Starts a run in the background; its events tell how it goes.
     pub fn start(&self) -> CommandResult<()> {
+        self.start_run(None)
+    }
+
+    /// Starts a run that copies again only the failed pairs within `scope`.
+    pub fn start_retry(&self, scope: RetryScope) -> CommandResult<()> {
+        self.start_run(Some(scope))
+    }
+
+    fn start_run(&self, retry: Option<RetryScope>) -> CommandResult<()> {
         let cancel = CancellationToken::new();
         {
             let mut current = self.current.lock().map_err(|_| CommandError::new("internal", "sync state poisoned"))?;
@@ -114,6 +124,7 @@ impl SyncRunner {
         }
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (engine, emit, current) = (self.engine.clone(), self.emit.clone(), self.current.clone());
+        let scheduled_attempt = self.scheduled_attempt.clone();
         let observers = self.observers.clone();
         let tell = move |news: RunNews| {
             let list: Vec<Observer> = observers.lock().map(|o| o.clone()).unwrap_or_default();
@@ -143,13 +154,25 @@ impl SyncRunner {
                     }
                 }
             };
-            let run = engine.sync(SyncOptions { cancel, progress: Some(tx) });
+            let options = SyncOptions { cancel, progress: Some(tx) };
+            let run = async {
+                match &retry {
+                    Some(scope) => engine.retry_failed(scope, options).await,
+                    None => engine.sync(options).await,
+                }
+            };
             let (result, ()) = tokio::join!(run, forward);
             if let Ok(mut c) = current.lock() {
                 *c = Current::default();
             }
             let end = match result {
-                Ok(summary) => RunEnd { status: summary.status, summary: Some(summary), error: None },
+                Ok(summary) => {
+                    // The run is recorded: the schedule counts from it.
+                    if let Ok(mut attempt) = scheduled_attempt.lock() {
+                        *attempt = None;
+                    }
+                    RunEnd { status: summary.status, summary: Some(summary), error: None }
+                }
                 Err(error) => {
                     RunEnd { status: RunStatus::Failed, summary: None, error: Some(CommandError::from(error).message) }
                 }

@@ -205,3 +205,96 @@ fn the_shell_learns_how_a_run_ended_from_the_run_itself_never_from_window_events
     }
     assert_eq!(*seen.lock().unwrap(), vec![(fanout_core::db::RunStatus::Succeeded, None)]);
 }
+
+/// Moves every recorded run's start `minutes` into the past, as time passing while the app
+/// was closed or the computer asleep would.
+fn age_runs(d: &support::Desktop, minutes: i64) {
+    let url = format!("sqlite://{}", d.dir.path().join("data/fanout.db").display());
+    let started =
+        (chrono::Utc::now() - chrono::Duration::minutes(minutes)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    tauri::async_runtime::block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query("UPDATE sync_runs SET started_at = ?").bind(started).execute(&pool).await.unwrap();
+        pool.close().await;
+    });
+}
+
+fn starts(d: &support::Desktop) -> usize {
+    d.event_names().iter().filter(|n| *n == EVENT_STARTED).count()
+}
+
+#[test]
+fn the_schedule_syncs_once_when_due_by_the_recorded_runs_and_says_when_the_next_is_due() {
+    let d = start(3, 100, "sync:\n  schedule: every 2m\n", None);
+    d.app.state::<AppState>().runner.spawn_schedule();
+    std::thread::sleep(Duration::from_secs(1));
+    assert_eq!(starts(&d), 0, "nothing to back up yet: no sync");
+    assert!(d.ok("sync_status", json!({})).get("next_due").is_none_or(|v| v.is_null()));
+
+    // Never synced: due at once, so the next look (within 20 s) starts one.
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["local"], "recursive": true }));
+    assert_eq!(d.wait_for(EVENT_FINISHED, Duration::from_secs(60))["status"], "succeeded");
+    assert_eq!(starts(&d), 1);
+    let status = d.ok("sync_status", json!({}));
+    let next = chrono::DateTime::parse_from_rfc3339(status["next_due"].as_str().unwrap()).unwrap();
+    let started = chrono::DateTime::parse_from_rfc3339(status["last_run"]["started_at"].as_str().unwrap()).unwrap();
+    assert_eq!(next - started, chrono::Duration::minutes(2), "{status:#}");
+
+    // The next look finds it not due.
+    std::thread::sleep(Duration::from_secs(22));
+    assert_eq!(starts(&d), 1, "one sync, not one per look");
+
+    // Three minutes passed by the record (a missed due time): exactly one more sync.
+    age_runs(&d, 3);
+    assert_eq!(d.wait_for(EVENT_FINISHED, Duration::from_secs(60))["status"], "succeeded");
+    std::thread::sleep(Duration::from_secs(22));
+    assert_eq!(starts(&d), 2, "a missed due time is made up once");
+}
+
+/// The objects under Projects/ at the S3 server's own storage.
+fn s3_objects(d: &support::Desktop) -> Vec<String> {
+    let dir = d.dir.path().join("s3/backup/google-drive/Projects");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|entries| entries.map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+#[test]
+fn retry_copies_only_the_failed_pairs_of_one_file_or_of_a_destination() {
+    let mut d = start(3, 100, "", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["local", "aws_s3"], "recursive": true }));
+    d.s3.stop();
+    let finished = d.sync_and_wait();
+    assert_ne!(finished["status"], "succeeded", "{finished:#}");
+    let failed = d.ok(
+        "list_files",
+        json!({ "query": { "destination": "aws_s3", "status": "failed", "offset": 0, "limit": 50 } }),
+    );
+    assert_eq!(failed["total"], 3, "{failed:#}");
+    d.s3.resume().unwrap();
+    // Added since: a full sync would copy it, a retry must not.
+    let projects = d.drive.id_of("Projects").unwrap();
+    d.drive.add_file(&projects, "new.txt", &b"new since the failed run"[..]);
+
+    let first = failed["rows"][0]["file_id"].as_str().unwrap().to_string();
+    let first_name = failed["rows"][0]["drive_path"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+    d.ok("retry_failed", json!({ "destination": "aws_s3", "fileId": first }));
+    assert_ne!(d.wait_for(EVENT_FINISHED, Duration::from_secs(60))["status"], "succeeded", "two pairs still failed");
+    assert_eq!(s3_objects(&d), [first_name], "only the one pair retried");
+
+    d.ok("retry_failed", json!({ "destination": "aws_s3" }));
+    let finished = d.wait_for(EVENT_FINISHED, Duration::from_secs(60));
+    let at = &finished["summary"]["destinations"]["aws_s3"];
+    assert_eq!((at["transferred"].as_u64(), at["failed"].as_u64()), (Some(2), Some(0)), "{finished:#}");
+    assert_eq!(at["pending"], 1, "the new file waits for the next sync: {finished:#}");
+    assert_eq!(s3_objects(&d), ["file-000.bin", "file-001.bin", "file-002.bin"]);
+    for (key, dir) in [("aws_s3", "s3/backup"), ("local", "backup")] {
+        assert!(
+            !d.dir.path().join(dir).join("google-drive/Projects/new.txt").exists(),
+            "{key}: not retried, never failed"
+        );
+    }
+    assert!(d.ok("list_files", json!({ "query": { "status": "failed", "offset": 0, "limit": 5 } }))["total"] == 0);
+}

@@ -57,6 +57,7 @@ export const api = {
   searchFolders: (query) => invoke('search_folders', { query }),
 
   startSync: () => invoke('start_sync'),
+  retryFailed: ({ destination = null, fileId = null } = {}) => invoke('retry_failed', { destination, fileId }),
   cancelSync: () => invoke('cancel_sync'),
   syncStatus: () => invoke('sync_status'),
   destinationStats: () => invoke('destination_stats'),

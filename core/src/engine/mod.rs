@@ -21,7 +21,9 @@ use crate::storage::versions::VersionKeeper;
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
 use crate::sync::verify::{verify, verify_against_drive, VerifyReport};
 use crate::sync::versions::PruneReport;
-use crate::sync::{run_plan, run_sync, ProgressReporter, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary};
+use crate::sync::{
+    run_plan, run_sync, ProgressReporter, RetryScope, SyncContext, SyncError, SyncOptions, SyncPlan, SyncSummary,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -309,6 +311,23 @@ impl Engine {
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(crate::sync::refresh_and_plan(&ctx, &ProgressReporter::new(None)).await?)
+    }
+
+    /// A plan of only the pairs the ledger records as failed (within `scope`), from a fresh
+    /// look at Drive: what `retry_failed` runs.
+    pub async fn plan_failed(&self, scope: &RetryScope) -> Result<SyncPlan, EngineError> {
+        if let Some(dest) = &scope.destination {
+            self.config.destination(dest).ok_or_else(|| EngineError::UnknownDestination(dest.clone()))?;
+        }
+        let plan = self.plan().await?;
+        let ledger = self.db.load_ledger().await?;
+        Ok(plan.only_failed(&ledger, scope))
+    }
+
+    /// Copies again only the pairs that failed (within `scope`).
+    pub async fn retry_failed(&self, scope: &RetryScope, options: SyncOptions) -> Result<SyncSummary, EngineError> {
+        let plan = self.plan_failed(scope).await?;
+        self.execute(plan, options).await
     }
 
     /// Takes the data folder's sync lock, held until the returned file is dropped. The OS

@@ -24,7 +24,7 @@ use crate::rclone::RcloneError;
 use crate::secrets::SecretStore;
 use crate::storage::{staging_dir, StorageError, StorageManager};
 
-pub use plan::{plan_sync, PlanTarget, PlannedFile, PreviousCopy, RefusedPair, SyncPlan};
+pub use plan::{plan_sync, PlanTarget, PlannedFile, PreviousCopy, RefusedPair, RetryScope, SyncPlan};
 pub use progress::{DestinationProgress, ProgressReporter, ProgressSnapshot, SyncEvent};
 
 #[derive(Debug, thiserror::Error)]

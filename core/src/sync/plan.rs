@@ -104,7 +104,36 @@ pub struct SyncPlan {
     pub fingerprint: String,
 }
 
+/// Which of the failed pairs a retry takes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RetryScope {
+    /// Only at this destination.
+    pub destination: Option<String>,
+    /// Only this Drive file.
+    pub file_id: Option<String>,
+}
+
 impl SyncPlan {
+    /// This plan cut down to the pairs the ledger records as failed, within `scope`; the
+    /// run's summary then covers the destinations retried.
+    pub fn only_failed(mut self, ledger: &HashMap<(String, String), LedgerEntry>, scope: &RetryScope) -> SyncPlan {
+        let failed = |file_id: &str, dest: &str| {
+            scope.destination.as_deref().is_none_or(|d| d == dest)
+                && scope.file_id.as_deref().is_none_or(|f| f == file_id)
+                && ledger.get(&(file_id.to_string(), dest.to_string())).is_some_and(|e| e.status == SyncStatus::Failed)
+        };
+        for file in &mut self.files {
+            let id = file.file_id.clone();
+            file.destinations.retain(|d| failed(&id, d));
+            file.previous.retain(|d, _| failed(&id, d));
+        }
+        self.files.retain(|f| !f.destinations.is_empty());
+        if let Some(dest) = &scope.destination {
+            self.pairs_in_scope.retain(|d, _| d == dest);
+        }
+        self
+    }
+
     pub fn pair_count(&self) -> usize {
         self.files.iter().map(|f| f.destinations.len()).sum()
     }

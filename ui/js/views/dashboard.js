@@ -55,12 +55,13 @@ export function createDashboard(root, { store, shared, navigate }) {
   store.subscribe(renderSync);
   renderSync(store.getState());
 
-  async function onSyncNow() {
+  // Sync now, or a retry of failed pairs: `begin` starts the run.
+  async function onSyncNow(begin = () => api.startSync()) {
     starting = true;
     startError = null;
     renderSync(store.getState());
     try {
-      await api.startSync();
+      await begin();
       // The shell replies before the run's `started` event; ask once so the section never
       // flickers idle. An event that lands meanwhile is newer than this answer, so it wins.
       const before = store.getState();
@@ -169,6 +170,9 @@ export function createDashboard(root, { store, shared, navigate }) {
       ),
       d && d.enabled && !d.configured
         ? h('button', { type: 'button', class: 'btn btn--link', onclick: () => navigate('settings') }, 'Add keys in Settings')
+        : null,
+      d && d.enabled && d.configured && stats.failed > 0
+        ? h('button', { type: 'button', class: 'btn btn--link dest-card__retry', onclick: () => onSyncNow(() => api.retryFailed({ destination: key })) }, 'Retry all failed')
         : null,
     );
   }

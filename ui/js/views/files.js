@@ -202,7 +202,10 @@ export function createFiles(root, { shared, navigate, track }) {
       ),
       h('p', { class: 'details__file' }, h('span', { class: badge.className, dataset: { status: badge.status } }, h('span', { class: 'badge__dot', 'aria-hidden': 'true' }), STATUS_LABELS[badge.status]), h('span', { class: 'details__path' }, row.drive_path)),
       badge.status === 'failed'
-        ? h('div', { class: 'details__error', role: 'note' }, h('p', { class: 'details__error-label' }, icon('alert'), 'Error'), h('p', { class: 'file-details__error' }, pair.error_message || 'No error message was recorded.'))
+        ? h('div', { class: 'details__error', role: 'note' },
+          h('p', { class: 'details__error-label' }, icon('alert'), 'Error'),
+          h('p', { class: 'file-details__error' }, pair.error_message || 'No error message was recorded.'),
+          h('button', { type: 'button', class: 'btn btn--ghost file-details__retry', onclick: () => retryPair(row, pair.destination) }, 'Retry'))
         : null,
       h('dl', { class: 'details__facts' },
         fact('Remote path', pair.remote_path, 'mono'),
@@ -249,6 +252,16 @@ export function createFiles(root, { shared, navigate, track }) {
   }
 
   /** Opens Restore with this file, as of the moment this version was copied, from this destination. */
+  // Copies this one failed pair again; the Dashboard shows the run.
+  async function retryPair(row, destination) {
+    try {
+      await api.retryFailed({ destination, fileId: row.file_id });
+      navigate('dashboard');
+    } catch (err) {
+      notifyError(err);
+    }
+  }
+
   function restoreVersion(row, destination, version) {
     shared.restorePreset = { source: row.file_id, label: row.drive_path, at: version.copied_at, from: destination };
     navigate('restore');

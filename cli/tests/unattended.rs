@@ -1,5 +1,6 @@
-//! `fanout sync --if-due`: the schedule's semantics for a systemd timer or cron line, due by
-//! the wall clock from the last run the database recorded.
+//! Running unattended from a terminal: `fanout sync --if-due` (the schedule's rules for a
+//! systemd timer or cron line, due by the wall clock from the last recorded run) and
+//! `fanout sync --only-failed` (a retry of the failed pairs alone).
 
 mod common;
 
@@ -72,4 +73,56 @@ async fn sync_if_due_syncs_only_when_the_schedule_says_so() {
         sandbox.objects("local").get("google-drive/Projects/later.txt").map(Vec::as_slice),
         Some(&b"added after the first run\n"[..])
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_only_failed_copies_the_failed_pairs_and_nothing_else() {
+    let tree = tempfile::tempdir().unwrap();
+    write_files(tree.path(), "Projects", "doc", 3);
+    let mut sandbox = Sandbox::start(tree.path(), None, &[("aws_s3", "aws_s3"), ("local", "local")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,local"]).await;
+    sandbox.s3("aws_s3").stop();
+    let (code, summary, _) = sandbox.sync_json().await;
+    assert_eq!(code, Some(3), "{summary:#}");
+    sandbox.s3("aws_s3").resume().unwrap();
+    let projects = sandbox.drive.id_of("Projects").unwrap();
+    sandbox.drive.add_file(&projects, "new.txt", Bytes::from_static(b"new since the failed run\n"));
+
+    // The plan of a retry is what the retry runs: the three failed pairs.
+    let out = sandbox.fanout(&["plan", "--only-failed", "--json"]).await;
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pairs: Vec<(String, Vec<Value>)> = plan["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["drive_path"].as_str().unwrap().to_string(), f["destinations"].as_array().unwrap().clone()))
+        .collect();
+    assert_eq!(pairs.len(), 3, "{plan:#}");
+    assert!(
+        pairs.iter().all(|(path, dests)| !path.ends_with("new.txt") && dests == &[Value::from("aws_s3")]),
+        "{plan:#}"
+    );
+
+    let out = sandbox.fanout(&["sync", "--only-failed", "aws_s3", "--json"]).await;
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    // The new file is still to copy (by the next sync), so the destination is not complete.
+    assert_eq!(out.status.code(), Some(3), "{summary:#}");
+    let at = &summary["destinations"]["aws_s3"];
+    assert_eq!(
+        (at["transferred"].as_u64(), at["failed"].as_u64(), at["pending"].as_u64()),
+        (Some(3), Some(0), Some(1)),
+        "{summary:#}"
+    );
+    let at_s3: Vec<String> =
+        sandbox.objects("aws_s3").into_keys().filter(|k| k.starts_with("google-drive/Projects/")).collect();
+    assert_eq!(at_s3.len(), 3, "{at_s3:?}");
+    for key in ["aws_s3", "local"] {
+        assert!(
+            !sandbox.objects(key).contains_key("google-drive/Projects/new.txt"),
+            "{key}: only failed pairs are retried"
+        );
+    }
+    let out = sandbox.fanout(&["sync", "--only-failed", "nowhere"]).await;
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"), "the error names it: {out:?}");
 }
