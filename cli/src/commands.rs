@@ -106,9 +106,19 @@ pub async fn policy(engine: &Engine, command: PolicyCommand) -> anyhow::Result<E
 pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> {
     let stats = engine.stats().await?;
     let runs = engine.recent_runs(5).await?;
+    let overdue = engine.overdue(chrono::Utc::now()).await?;
+    let next_due = engine.next_scheduled_sync(None).await?.map(|due| due.max(chrono::Utc::now()));
     if as_json {
-        print_json(&json!({ "destinations": stats, "recent_runs": runs }))?;
+        let next_due = next_due.map(|due| due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        print_json(&json!({ "destinations": stats, "recent_runs": runs, "overdue": overdue, "next_due": next_due }))?;
         return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(overdue) = &overdue {
+        let problem = overdue.problem.as_deref().map(|p| format!(" Last problem: {p}")).unwrap_or_default();
+        println!("Backups are overdue: no backup has completed since {}.{problem}", overdue.since);
+    }
+    if let Some(due) = next_due {
+        println!("Next scheduled sync: {}", due.with_timezone(&chrono::Local).format("%Y-%m-%d %H:%M"));
     }
     if stats.is_empty() {
         println!("Nothing backed up yet.");

@@ -81,9 +81,17 @@ async fn sync_only_failed_copies_the_failed_pairs_and_nothing_else() {
     write_files(tree.path(), "Projects", "doc", 3);
     let mut sandbox = Sandbox::start(tree.path(), None, &[("aws_s3", "aws_s3"), ("local", "local")]).await;
     sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,local"]).await;
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap() + "sync:\n  stale_after: 1h\n";
+    std::fs::write(&sandbox.config_path, yaml).unwrap();
     sandbox.s3("aws_s3").stop();
     let (code, summary, _) = sandbox.sync_json().await;
     assert_eq!(code, Some(3), "{summary:#}");
+    // Two hours without a good run, over a threshold of one: `status` says backups are overdue.
+    age_runs(&sandbox, 2).await;
+    let out = sandbox.fanout(&["status", "--json"]).await;
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(status["overdue"]["since"].is_string() && status["overdue"]["last_success"].is_null(), "{status:#}");
+    assert!(status["overdue"]["problem"].as_str().is_some_and(|p| !p.is_empty()), "{status:#}");
     sandbox.s3("aws_s3").resume().unwrap();
     let projects = sandbox.drive.id_of("Projects").unwrap();
     sandbox.drive.add_file(&projects, "new.txt", Bytes::from_static(b"new since the failed run\n"));

@@ -90,6 +90,7 @@ struct RawSync {
     export_formats: BTreeMap<String, String>,
     bandwidth_limit: Option<String>,
     schedule: Option<String>,
+    stale_after: Option<String>,
     large_file_threshold_mib: Option<u64>,
     batch_files: Option<usize>,
 }
@@ -208,6 +209,9 @@ pub struct SyncConfig {
     pub schedule: Option<String>,
     /// When scheduled syncs run (parsed from `schedule`, e.g. `every 6h`, `daily at 02:30`).
     pub schedule_rule: Option<crate::schedule::Schedule>,
+    /// How long without a successful sync before Fanout warns (`sync.stale_after`; default
+    /// three missed scheduled runs, or 3 days without a schedule).
+    pub stale_after: std::time::Duration,
     /// Files at least this big are copied one by one instead of in batches.
     pub large_file_threshold: u64,
     /// Most files staged and uploaded together in one batch.
@@ -294,12 +298,7 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         }
         export_formats.insert(kind, ext);
     }
-    let sync = SyncConfig {
-        download_concurrency: concurrency("sync.download_concurrency", s.download_concurrency)?,
-        upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
-        export_formats,
-        bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
-        schedule_rule: match s.schedule.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
+    let schedule_rule = match s.schedule.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
             Some(text) => Some(crate::schedule::Schedule::parse(text).ok_or_else(|| {
                 invalid(
                     "sync.schedule",
@@ -307,6 +306,21 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
                 )
             })?),
             None => None,
+        };
+    let sync = SyncConfig {
+        download_concurrency: concurrency("sync.download_concurrency", s.download_concurrency)?,
+        upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
+        export_formats,
+        bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
+        schedule_rule,
+        stale_after: match s.stale_after.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => crate::schedule::parse_duration(text).filter(|d| d.as_secs() >= 60).ok_or_else(|| {
+                invalid(
+                    "sync.stale_after",
+                    format!("`{text}` is not understood; write e.g. `18h` or `3d` (at least 1 minute)"),
+                )
+            })?,
+            None => schedule_rule.map_or(crate::schedule::STALE_WITHOUT_SCHEDULE, |rule| rule.default_stale_after()),
         },
         schedule: s.schedule.filter(|b| !b.trim().is_empty()),
         large_file_threshold: match s.large_file_threshold_mib.unwrap_or(64) {

@@ -36,17 +36,18 @@ impl Schedule {
         if let Some(at) = text.strip_prefix("weekdays at") {
             return NaiveTime::parse_from_str(at.trim(), "%H:%M").ok().map(Schedule::Weekdays);
         }
-        let amount = text.strip_prefix("every")?.trim();
-        let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
-        let n: u64 = number.parse().ok()?;
-        let unit_seconds: u64 = match unit.trim() {
-            "m" | "min" | "minute" | "minutes" => 60,
-            "h" | "hour" | "hours" => 3600,
-            "d" | "day" | "days" => 86_400,
-            _ => return None,
-        };
-        let every = Duration::from_secs(n.checked_mul(unit_seconds)?);
+        let every = parse_duration(text.strip_prefix("every")?)?;
         (SHORTEST..=LONGEST).contains(&every).then_some(Schedule::Every(every))
+    }
+
+    /// How long without a successful sync before Fanout warns: three scheduled runs missed
+    /// (a weekday schedule spans a weekend, so four days).
+    pub fn default_stale_after(&self) -> Duration {
+        match self {
+            Schedule::Every(every) => every.saturating_mul(3),
+            Schedule::Daily(_) => Duration::from_secs(3 * 86_400),
+            Schedule::Weekdays(_) => Duration::from_secs(4 * 86_400),
+        }
     }
 
     /// When the next sync is due after a run that started at `last` (times of day in `tz`);
@@ -67,6 +68,43 @@ impl Schedule {
     pub fn next_due_here(&self, last: Option<DateTime<Utc>>) -> DateTime<Utc> {
         self.next_due(last, &Local)
     }
+}
+
+/// Without a schedule, how long without a successful sync before Fanout warns.
+pub const STALE_WITHOUT_SCHEDULE: Duration = Duration::from_secs(3 * 86_400);
+
+/// `30m`, `6 hours`, `3d`: a number and a unit (minutes, hours or days).
+pub fn parse_duration(text: &str) -> Option<Duration> {
+    let amount = text.trim();
+    let (number, unit) = amount.split_at(amount.find(|c: char| !c.is_ascii_digit())?);
+    let n: u64 = number.parse().ok()?;
+    let unit_seconds: u64 = match unit.trim() {
+        "m" | "min" | "minute" | "minutes" => 60,
+        "h" | "hour" | "hours" => 3600,
+        "d" | "day" | "days" => 86_400,
+        _ => return None,
+    };
+    Some(Duration::from_secs(n.checked_mul(unit_seconds)?))
+}
+
+/// Backups are overdue: no sync has finished successfully for longer than `sync.stale_after`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Overdue {
+    /// When the last successful sync finished (RFC 3339), if one ever did.
+    pub last_success: Option<String>,
+    /// Since when backups have been missing: the last success, else the first attempt.
+    pub since: String,
+    /// The newest trouble recorded: the last run's error, or a destination's failed copies.
+    pub problem: Option<String>,
+}
+
+/// Whether backups are overdue at `now`: `since` (the last success, else the first attempt)
+/// is longer ago than `stale_after`.
+pub fn is_overdue(now: DateTime<Utc>, since: DateTime<Utc>, stale_after: Duration) -> bool {
+    chrono::Duration::from_std(stale_after)
+        .ok()
+        .and_then(|d| since.checked_add_signed(d))
+        .is_some_and(|limit| now > limit)
 }
 
 /// The first time `at` on a day `on` accepts that is after `last`.
@@ -184,6 +222,22 @@ mod tests {
         let weekdays = Schedule::parse("weekdays at 12:00").unwrap();
         assert_eq!(weekdays.next_due(Some(utc("2026-12-04T12:05:00Z")), &Utc), utc("2026-12-07T12:00:00Z"));
         assert_eq!(weekdays.next_due(Some(utc("2026-12-07T08:00:00Z")), &Utc), utc("2026-12-07T12:00:00Z"));
+    }
+
+    #[test]
+    fn backups_are_overdue_after_three_missed_runs_by_default() {
+        assert_eq!(Schedule::parse("every 6h").unwrap().default_stale_after(), Duration::from_secs(18 * 3600));
+        assert_eq!(Schedule::parse("daily at 02:30").unwrap().default_stale_after(), Duration::from_secs(3 * 86_400));
+        assert_eq!(
+            Schedule::parse("weekdays at 12:00").unwrap().default_stale_after(),
+            Duration::from_secs(4 * 86_400)
+        );
+        assert_eq!(parse_duration("2 days"), Some(Duration::from_secs(2 * 86_400)));
+        assert_eq!(parse_duration("soon"), None);
+        let since = utc("2026-12-01T00:00:00Z");
+        let day = Duration::from_secs(86_400);
+        assert!(!is_overdue(utc("2026-12-01T23:00:00Z"), since, day));
+        assert!(is_overdue(utc("2026-12-02T00:00:01Z"), since, day));
     }
 
     struct FakeClock(Mutex<DateTime<Utc>>);

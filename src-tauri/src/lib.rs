@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod error;
+pub mod overdue;
 pub mod restore;
 pub mod runner;
 pub mod sidecar;
@@ -126,10 +127,15 @@ pub async fn open_engine(
 fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>, runner: &SyncRunner) {
     let handle = app.clone();
     runner.watch(move |news| match news {
-        RunNews::Started => tray::set_status(&handle, "syncing…"),
+        RunNews::Started => {
+            tray::set_badge(&handle, tray::TrayBadge::Syncing);
+            tray::set_status(&handle, "syncing…")
+        }
         RunNews::Progress(p) => tray::set_status(&handle, &format!("syncing {} of {}", p.files_done, p.files_total)),
         RunNews::Finished(end) => {
             tray::set_status(&handle, &format!("last sync {}", end.status));
+            let badge = if end.status.had_trouble() { tray::TrayBadge::Failed } else { tray::TrayBadge::None };
+            tray::set_badge(&handle, badge);
             if end.status.had_trouble() {
                 use tauri_plugin_notification::NotificationExt;
                 let body = end.first_problem().unwrap_or("Some files could not be copied; open Fanout to see which.");
@@ -210,6 +216,7 @@ pub fn run(options: Options) -> anyhow::Result<()> {
             follow_runs(app.handle(), &state.runner);
             app.manage(state);
             tray::build(app.handle())?;
+            overdue::spawn(app.handle());
             exit_on_termination_signals(app.handle());
             if minimized {
                 if let Some(window) = app.get_webview_window("main") {

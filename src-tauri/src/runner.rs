@@ -55,6 +55,8 @@ pub struct SyncStatus {
     pub schedule: Option<String>,
     /// When the next scheduled sync is due (RFC 3339), unless paused.
     pub next_due: Option<String>,
+    /// Set when no backup has completed for longer than `sync.stale_after`.
+    pub overdue: Option<fanout_core::schedule::Overdue>,
     pub progress: Option<ProgressSnapshot>,
     pub last_run: Option<RunRecord>,
 }
@@ -218,6 +220,7 @@ impl SyncRunner {
                 .next_due()
                 .await
                 .map(|due| due.max(Utc::now()).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+            overdue: self.engine.overdue(Utc::now()).await?,
             progress,
             last_run,
         })

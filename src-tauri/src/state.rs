@@ -7,6 +7,7 @@ use fanout_core::Engine;
 use fanout_demo::DemoServers;
 use serde::Serialize;
 
+use crate::overdue::Alarm;
 use crate::restore::RestoreRunner;
 use crate::runner::{Emit, SyncRunner};
 
@@ -14,6 +15,9 @@ pub struct AppState {
     pub engine: Arc<Engine>,
     pub runner: Arc<SyncRunner>,
     pub restore: Arc<RestoreRunner>,
+    pub alarm: Alarm,
+    /// Sends an event to the window.
+    pub emit: Emit,
     pub info: AppInfo,
     /// The sample Drive and S3 server of the demo profile, kept alive with the app (and
     /// taken out to stop them when it exits).
@@ -38,7 +42,7 @@ impl AppState {
             config_path,
         };
         let runner = Arc::new(SyncRunner::new(engine.clone(), emit.clone()));
-        let restore = Arc::new(RestoreRunner::new(engine.clone(), emit));
-        Self { engine, runner, restore, info, demo: std::sync::Mutex::new(demo) }
+        let restore = Arc::new(RestoreRunner::new(engine.clone(), emit.clone()));
+        Self { engine, runner, restore, alarm: Alarm::default(), emit, info, demo: std::sync::Mutex::new(demo) }
     }
 }

@@ -2,6 +2,9 @@
 //!
 //! Linux trays show no tooltips, so the state is also the first (disabled) menu item.
 
+use std::sync::Mutex;
+
+use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem};
 use tauri::tray::TrayIconBuilder;
 use tauri::{AppHandle, Manager, Runtime};
@@ -14,10 +17,34 @@ pub const MENU_PAUSE: &str = "pause";
 pub const MENU_OPEN: &str = "open";
 pub const MENU_QUIT: &str = "quit";
 
-/// Handles to the items whose text changes.
+/// Handles to the items whose text changes, and the badge the icon shows.
 pub struct TrayItems<R: Runtime> {
     pub status: MenuItem<R>,
     pub pause: MenuItem<R>,
+    badge: Mutex<TrayBadge>,
+}
+
+/// A dot in the icon's corner: what a glance at the tray should tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TrayBadge {
+    #[default]
+    None,
+    Syncing,
+    /// The last run had failures.
+    Failed,
+    /// No backup has completed for too long.
+    Overdue,
+}
+
+impl TrayBadge {
+    fn colour(self) -> Option<[u8; 3]> {
+        match self {
+            TrayBadge::None => None,
+            TrayBadge::Syncing => Some([0x25, 0x63, 0xeb]),
+            TrayBadge::Failed => Some([0xdc, 0x26, 0x26]),
+            TrayBadge::Overdue => Some([0xf5, 0x9e, 0x0b]),
+        }
+    }
 }
 
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
@@ -33,7 +60,7 @@ pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         tray = tray.icon(icon.clone());
     }
     tray.on_menu_event(|app, event| handle_menu(app, event.id().as_ref())).build(app)?;
-    app.manage(TrayItems { status, pause });
+    app.manage(TrayItems { status, pause, badge: Mutex::new(TrayBadge::None) });
     Ok(())
 }
 
@@ -77,5 +104,60 @@ pub fn set_status<R: Runtime>(app: &AppHandle<R>, text: &str) {
     }
     if let Some(tray) = app.tray_by_id(TRAY_ID) {
         let _ = tray.set_tooltip(Some(format!("Fanout: {text}")));
+    }
+}
+
+/// The badge the tray icon shows now.
+pub fn badge<R: Runtime>(app: &AppHandle<R>) -> TrayBadge {
+    app.try_state::<TrayItems<R>>().and_then(|items| items.badge.lock().ok().map(|b| *b)).unwrap_or_default()
+}
+
+/// Shows `badge` on the tray icon: the app's icon with a coloured dot in its lower right
+/// corner (none for `TrayBadge::None`).
+pub fn set_badge<R: Runtime>(app: &AppHandle<R>, badge: TrayBadge) {
+    let Some(items) = app.try_state::<TrayItems<R>>() else { return };
+    if let Ok(mut current) = items.badge.lock() {
+        if *current == badge {
+            return;
+        }
+        *current = badge;
+    }
+    let (Some(tray), Some(icon)) = (app.tray_by_id(TRAY_ID), app.default_window_icon()) else { return };
+    let _ = tray.set_icon(Some(with_dot(icon, badge.colour())));
+}
+
+/// `icon` with a filled circle of `colour` over its lower right quarter.
+fn with_dot(icon: &Image<'_>, colour: Option<[u8; 3]>) -> Image<'static> {
+    let (width, height) = (icon.width(), icon.height());
+    let mut rgba = icon.rgba().to_vec();
+    if let Some([r, g, b]) = colour {
+        let radius = f64::from(width.min(height)) * 0.22;
+        let (cx, cy) = (f64::from(width) - radius - 1.0, f64::from(height) - radius - 1.0);
+        for y in 0..height {
+            for x in 0..width {
+                let (dx, dy) = (f64::from(x) + 0.5 - cx, f64::from(y) + 0.5 - cy);
+                if dx * dx + dy * dy <= radius * radius {
+                    let i = ((y * width + x) * 4) as usize;
+                    rgba[i..i + 4].copy_from_slice(&[r, g, b, 0xff]);
+                }
+            }
+        }
+    }
+    Image::new_owned(rgba, width, height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_badge_is_a_dot_in_the_lower_right_corner_and_none_leaves_the_icon() {
+        let icon = Image::new_owned(vec![10; 32 * 32 * 4], 32, 32);
+        let plain = with_dot(&icon, None);
+        assert_eq!(plain.rgba(), icon.rgba());
+        let dotted = with_dot(&icon, TrayBadge::Overdue.colour());
+        let pixel = |img: &Image<'_>, x: u32, y: u32| img.rgba()[((y * 32 + x) * 4) as usize..][..4].to_vec();
+        assert_eq!(pixel(&dotted, 25, 25), [0xf5, 0x9e, 0x0b, 0xff]);
+        assert_eq!(pixel(&dotted, 2, 2), [10, 10, 10, 10], "the rest of the icon is untouched");
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use fanout_core::db::FileQuery;
 use fanout_core::secrets::{KeychainSecrets, LayeredSecrets, MemorySecrets, SecretStore};
+use fanout_desktop::overdue::EVENT_OVERDUE;
 use fanout_desktop::runner::{EVENT_FINISHED, EVENT_PROGRESS, EVENT_STARTED};
 use fanout_desktop::state::AppState;
 use serde_json::json;
@@ -297,4 +298,32 @@ fn retry_copies_only_the_failed_pairs_of_one_file_or_of_a_destination() {
         );
     }
     assert!(d.ok("list_files", json!({ "query": { "status": "failed", "offset": 0, "limit": 5 } }))["total"] == 0);
+}
+
+#[test]
+fn backups_overdue_are_said_once_a_day_with_the_destinations_error_and_cleared_by_a_good_run() {
+    let mut d = start(3, 100, "sync:\n  stale_after: 1h\n", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": true }));
+    d.s3.stop();
+    let finished = d.sync_and_wait();
+    assert_ne!(finished["status"], "succeeded", "{finished:#}");
+    let check = || tauri::async_runtime::block_on(fanout_desktop::overdue::check(d.app.handle()));
+    assert!(!check(), "tried just now: not overdue yet");
+    assert!(d.ok("sync_status", json!({}))["overdue"].is_null());
+
+    age_runs(&d, 90);
+    let status = d.ok("sync_status", json!({}));
+    let overdue = &status["overdue"];
+    assert!(overdue["last_success"].is_null(), "{status:#}");
+    let problem = overdue["problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("aws_s3"), "the destination that fails is named: {status:#}");
+    assert!(check() && check(), "overdue at every look");
+    let alarms: Vec<_> = d.events.lock().unwrap().iter().filter(|(n, _)| n == EVENT_OVERDUE).cloned().collect();
+    assert_eq!(alarms.len(), 1, "said once a day, not at every look");
+    assert_eq!(alarms[0].1["problem"], problem);
+
+    d.s3.resume().unwrap();
+    assert_eq!(d.sync_and_wait()["status"], "succeeded");
+    assert!(!check(), "a good run ends it");
+    assert!(d.ok("sync_status", json!({}))["overdue"].is_null());
 }

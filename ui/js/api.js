@@ -103,6 +103,7 @@ export const EVENTS = Object.freeze({
   started: 'sync://started',
   progress: 'sync://progress',
   finished: 'sync://finished',
+  overdue: 'sync://overdue',
 });
 
 export const RESTORE_EVENTS = Object.freeze({

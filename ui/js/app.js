@@ -101,6 +101,7 @@ async function listenToSync() {
     [EVENTS.started, 'started'],
     [EVENTS.progress, 'progress'],
     [EVENTS.finished, 'finished'],
+    [EVENTS.overdue, 'overdue'],
   ];
   await Promise.all(pairs.map(([event, type]) => listen(event, (payload) => store.dispatch({ type, payload }))));
 }

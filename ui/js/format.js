@@ -100,6 +100,19 @@ export function scheduleText({ schedule, paused, nextDue }, now = Date.now(), op
   return `Syncs run ${schedule}. Next sync ${formatDate(due, options)} (${relativeTime(due, now, options)}).`;
 }
 
+/**
+ * The stale-backup banner: "Backups are overdue: no backup has completed since Dec 1, 2026,
+ * 2:30 AM (2 days ago). Last problem: …", or null when they are not.
+ */
+export function overdueText(overdue, now = Date.now(), options = {}) {
+  if (!overdue || !overdue.since) return null;
+  const when = `${formatDate(overdue.since, options)} (${relativeTime(overdue.since, now, options)})`;
+  const head = overdue.last_success
+    ? `Backups are overdue: no backup has completed since ${when}.`
+    : `Backups are overdue: no backup has completed yet; the first was tried ${when}.`;
+  return overdue.problem ? `${head} Last problem: ${overdue.problem}` : head;
+}
+
 /** A run's length: 45 000 → "45 s", 185 000 → "3 min 5 s", 3 720 000 → "1 h 2 min". */
 export function formatDuration(ms) {
   const value = toNumber(ms);

@@ -38,6 +38,7 @@ export const initialSyncState = Object.freeze({
   paused: false,
   schedule: null,
   nextDue: null,
+  overdue: null,
   lastRun: null,
 });
 
@@ -47,6 +48,7 @@ export const initialSyncState = Object.freeze({
  *   { type: "started", payload: { run_id } }         the `sync://started` event
  *   { type: "progress", payload: Progress }          the `sync://progress` event
  *   { type: "finished", payload: { status, summary?, error? } }
+ *   { type: "overdue", payload: Overdue }           the `sync://overdue` event
  * A progress event that arrives after `finished` belongs to the run that ended and is ignored;
  * one that arrives without `started` (the window opened mid-run) marks the run as running.
  */
@@ -54,7 +56,7 @@ export function syncReducer(state = initialSyncState, action = {}) {
   const payload = action.payload || {};
   switch (action.type) {
     case 'status': {
-      const next = { ...state, paused: !!payload.paused, schedule: payload.schedule || null, nextDue: payload.next_due || null };
+      const next = { ...state, paused: !!payload.paused, schedule: payload.schedule || null, nextDue: payload.next_due || null, overdue: payload.overdue || null };
       if ('last_run' in payload) next.lastRun = payload.last_run || null;
       if (payload.running) {
         if (state.phase !== 'running') {
@@ -75,8 +77,14 @@ export function syncReducer(state = initialSyncState, action = {}) {
     case 'progress':
       if (state.phase === 'finished') return state;
       return { ...state, phase: 'running', progress: payload };
-    case 'finished':
-      return { ...state, phase: 'finished', result: { status: payload.status, summary: payload.summary || null, error: payload.error || null } };
+    case 'finished': {
+      const next = { ...state, phase: 'finished', result: { status: payload.status, summary: payload.summary || null, error: payload.error || null } };
+      // A backup that completed ends the overdue warning (the shell's next look agrees).
+      if (payload.status === 'succeeded') next.overdue = null;
+      return next;
+    }
+    case 'overdue':
+      return { ...state, overdue: payload && payload.since ? payload : null };
     default:
       return state;
   }

@@ -11,6 +11,7 @@ import {
   formatDuration,
   durationBetween,
   scheduleText,
+  overdueText,
 } from '../js/format.js';
 
 test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
@@ -97,4 +98,18 @@ test('the schedule line says when the next sync is due, or that it is due now, o
   assert.equal(scheduleText({ schedule: 'daily at 02:30', nextDue: '2026-12-02T02:30:00Z' }, now, utc), 'Syncs run daily at 02:30. Next sync: now.');
   assert.equal(scheduleText({ schedule: 'every 6h', paused: true, nextDue: null }, now, utc), 'Scheduled syncs (every 6h) are paused.');
   assert.equal(scheduleText({ schedule: null }, now, utc), 'Syncs run when you press Sync now.');
+});
+
+test('the overdue banner says since when and the last problem, and nothing when not overdue', () => {
+  const now = Date.parse('2026-12-03T12:00:00Z');
+  const utc = { timeZone: 'UTC' };
+  assert.equal(overdueText(null, now, utc), null);
+  assert.equal(
+    overdueText({ since: '2026-12-01T12:00:00Z', last_success: '2026-12-01T12:00:00Z', problem: 'aws_s3: cannot reach the server' }, now, utc),
+    'Backups are overdue: no backup has completed since Dec 1, 2026, 12:00 PM (2 days ago). Last problem: aws_s3: cannot reach the server',
+  );
+  assert.equal(
+    overdueText({ since: '2026-12-02T12:00:00Z', last_success: null, problem: null }, now, utc),
+    'Backups are overdue: no backup has completed yet; the first was tried Dec 2, 2026, 12:00 PM (yesterday).',
+  );
 });

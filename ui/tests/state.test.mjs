@@ -220,3 +220,15 @@ test('a status that reveals a new run drops the previous run’s progress and re
   assert.equal(s.result, null);
   assert.equal(s.progress.files_done, 2);
 });
+
+test('the overdue warning comes from sync_status or its event and ends with a run that succeeded', () => {
+  const overdue = { since: '2026-12-01T12:00:00Z', last_success: null, problem: 'aws_s3 is down' };
+  let state = syncReducer(undefined, { type: 'status', payload: { running: false, overdue } });
+  assert.deepEqual(state.overdue, overdue);
+  state = syncReducer(state, { type: 'finished', payload: { status: 'failed' } });
+  assert.deepEqual(state.overdue, overdue, 'a failed run leaves it');
+  state = syncReducer(state, { type: 'finished', payload: { status: 'succeeded' } });
+  assert.equal(state.overdue, null);
+  state = syncReducer(state, { type: 'overdue', payload: overdue });
+  assert.deepEqual(state.overdue, overdue);
+});

@@ -151,4 +151,13 @@ impl Database {
             .await?;
         Ok(started.and_then(|t| chrono::DateTime::parse_from_rfc3339(&t).ok()).map(|t| t.with_timezone(&chrono::Utc)))
     }
+
+    /// When the last successful run finished, and when the first run of all started.
+    pub async fn last_success_and_first_start(&self) -> Result<(Option<String>, Option<String>), DbError> {
+        Ok(sqlx::query_as(
+            "SELECT MAX(CASE WHEN status = 'succeeded' THEN finished_at END), MIN(started_at) FROM sync_runs",
+        )
+        .fetch_one(&self.pool)
+        .await?)
+    }
 }

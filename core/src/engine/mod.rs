@@ -16,6 +16,7 @@ use crate::drive::{DriveClient, DriveError, DriveFile};
 use crate::policy::{validate_destinations, FolderPolicy, PolicyError};
 use crate::rclone::{locate_binary, DirectLauncher, Launcher, Rclone, RcloneError};
 use crate::restore::{RebuildReport, RestoreError, RestoreOptions, RestoreReport, RestoreRequest, RestoreSources};
+use crate::schedule::Overdue;
 use crate::secrets::{SecretError, SecretStore};
 use crate::storage::versions::VersionKeeper;
 use crate::storage::{describe_destinations, DestinationInfo, StorageError, StorageManager};
@@ -564,6 +565,29 @@ impl Engine {
         let Some(rule) = self.config.sync.schedule_rule else { return Ok(None) };
         let last = self.db.last_run_started().await?.max(attempted);
         Ok(Some(rule.next_due_here(last)))
+    }
+
+    /// Whether backups are overdue at `now` (see `sync.stale_after`), and why; `None` when they
+    /// are not, or there is nothing to back up, or no sync was ever tried.
+    pub async fn overdue(&self, now: chrono::DateTime<chrono::Utc>) -> Result<Option<Overdue>, EngineError> {
+        if self.db.get_all_folder_policies().await?.is_empty() {
+            return Ok(None);
+        }
+        let (last_success, first_start) = self.db.last_success_and_first_start().await?;
+        let parse = |t: &Option<String>| {
+            t.as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&chrono::Utc))
+        };
+        let Some(since) = parse(&last_success).or(parse(&first_start)) else { return Ok(None) };
+        if !crate::schedule::is_overdue(now, since, self.config.sync.stale_after) {
+            return Ok(None);
+        }
+        let last_error = self.db.recent_runs(1).await?.into_iter().next().and_then(|r| r.error);
+        let failing = self.db.destination_stats().await?.into_iter().find(|s| s.failed > 0);
+        let problem =
+            last_error.or_else(|| failing.map(|s| format!("{} has {} failed copies", s.destination, s.failed)));
+        Ok(Some(Overdue { last_success, since: since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true), problem }))
     }
 
     pub async fn recent_runs(&self, limit: i64) -> Result<Vec<RunRecord>, EngineError> {

@@ -77,6 +77,7 @@ pub fn start(files: usize, size: usize, sync_yaml: &str, secrets: Option<Arc<dyn
         fanout_desktop::runner::EVENT_STARTED,
         fanout_desktop::runner::EVENT_PROGRESS,
         fanout_desktop::runner::EVENT_FINISHED,
+        fanout_desktop::overdue::EVENT_OVERDUE,
     ] {
         let (events, tx) = (events.clone(), tx.clone());
         app.listen_any(name, move |event| {

@@ -7,7 +7,7 @@ import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { progressView, resultMessage, runMessage } from '../state.js';
 import { runBadge } from '../badges.js';
-import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, NONE } from '../format.js';
+import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, NONE } from '../format.js';
 
 export function createDashboard(root, { store, shared, navigate }) {
   let destinations = [];
@@ -15,7 +15,7 @@ export function createDashboard(root, { store, shared, navigate }) {
   // "Could not start" stays on screen until a run starts or the next attempt.
   let startError = null;
 
-  const syncNow = h('button', { type: 'button', id: 'sync-now', class: 'btn btn--primary', onclick: onSyncNow }, icon('sync'), 'Sync now');
+  const syncNow = h('button', { type: 'button', id: 'sync-now', class: 'btn btn--primary', onclick: () => onSyncNow() }, icon('sync'), 'Sync now');
   const cancel = h('button', { type: 'button', id: 'sync-cancel', class: 'btn', disabled: true, onclick: onCancel }, icon('stop'), 'Cancel');
   const scheduleLine = h('p', { id: 'schedule-status', class: 'view-header__sub' });
 
@@ -26,6 +26,7 @@ export function createDashboard(root, { store, shared, navigate }) {
   const bytesBar = h('progress', { id: 'progress-bytes', class: 'progress', max: 1, value: 0, 'aria-labelledby': 'progress-bytes-label' });
   const perDest = h('ul', { class: 'dest-progress', 'aria-label': 'Progress per destination' });
   const result = h('p', { id: 'sync-result', class: 'sync-result', role: 'status', 'aria-live': 'polite' });
+  const overdueBanner = h('div', { id: 'overdue-banner', class: 'notice notice--warning', role: 'alert', hidden: true }, icon('alert'), h('p', { class: 'notice__text' }));
   const progressSection = h(
     'section',
     { id: 'sync-progress', class: 'card progress-card', 'aria-labelledby': 'sync-progress-title', dataset: { running: 'false' } },
@@ -46,6 +47,7 @@ export function createDashboard(root, { store, shared, navigate }) {
       h('div', {}, h('h1', { id: 'dashboard-title', tabindex: '-1' }, 'Dashboard'), scheduleLine),
       h('div', { class: 'view-header__actions' }, cancel, syncNow),
     ),
+    overdueBanner,
     result,
     progressSection,
     h('section', { class: 'section', 'aria-labelledby': 'dest-cards-title' }, h('h2', { id: 'dest-cards-title', class: 'section__title' }, 'Destinations'), cards),
@@ -143,6 +145,9 @@ export function createDashboard(root, { store, shared, navigate }) {
     else showResult(runMessage(state.lastRun));
 
     scheduleLine.textContent = scheduleText(state);
+    const warning = overdueText(state.overdue);
+    overdueBanner.hidden = !warning;
+    overdueBanner.querySelector('.notice__text').textContent = warning || '';
   }
 
   function destinationCard(d, s) {
