@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use fanout_core::default_data_dir;
 use fanout_demo::{DemoProfile, BUCKET, STARTER_POLICIES};
 
@@ -18,7 +19,9 @@ pub async fn run(data_dir: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     for p in demo.engine.policies().await? {
         println!("  policy: {} → {}", p.folder_path, p.destinations.join(", "));
     }
-    let summary = crate::progress::run_with_progress(&demo.engine, false, None).await?;
+    let summary = crate::progress::run_with_progress(&demo.engine, false, crate::progress::SyncRequest::Now)
+        .await?
+        .context("the demo's sync did not run")?;
     println!();
     println!("Sync {}: {} files backed up.", summary.status, summary.files_planned);
     for (key, d) in &summary.destinations {

@@ -144,7 +144,7 @@ pub struct SyncArgs {
     pub only_failed: Option<String>,
     /// Sync only if `sync.schedule` says one is due (for a systemd timer or cron); otherwise,
     /// or while another sync runs, exit 0 quietly.
-    #[arg(long, conflicts_with = "plan")]
+    #[arg(long, conflicts_with_all = ["plan", "only_failed"])]
     pub if_due: bool,
 }
 

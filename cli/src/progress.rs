@@ -38,22 +38,23 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let plan = match &args.plan {
-        Some(path) => {
+    let request = match (&args.plan, &args.only_failed) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path)
                 .map_err(|e| anyhow::anyhow!("cannot read the plan {}: {e}", path.display()))?;
-            Some(serde_json::from_str(&text).map_err(|e| {
+            SyncRequest::Plan(serde_json::from_str(&text).map_err(|e| {
                 anyhow::anyhow!("{} is not a plan printed by `fanout plan --json`: {e}", path.display())
             })?)
         }
-        None => match &args.only_failed {
-            Some(only) => Some(engine.plan_failed(&crate::retry_scope(only)).await?),
-            None => None,
-        },
+        (None, Some(only)) => SyncRequest::Plan(engine.plan_failed(&crate::retry_scope(only)).await?),
+        (None, None) if args.if_due => SyncRequest::IfDue,
+        (None, None) => SyncRequest::Now,
     };
     let as_json = args.json;
-    let summary = match run_with_progress(engine, as_json, plan).await {
-        Ok(summary) => summary,
+    let summary = match run_with_progress(engine, as_json, request).await {
+        Ok(Some(summary)) => summary,
+        // Another timer's sync ran just before this one took the lock.
+        Ok(None) => return Ok(ExitCode::SUCCESS),
         // The schedule's sync is the one already running (the app's, or another timer's).
         Err(e) if args.if_due && matches!(e.downcast_ref(), Some(EngineError::AlreadyRunning(_))) => {
             return Ok(ExitCode::SUCCESS)
@@ -68,11 +69,22 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
     Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
 
+/// Which sync to run.
+pub enum SyncRequest {
+    /// A fresh plan, run at once.
+    Now,
+    /// Exactly this plan.
+    Plan(fanout_core::SyncPlan),
+    /// A fresh plan, if the schedule says a sync is due (decided under the sync lock).
+    IfDue,
+}
+
+/// Runs the sync asked for with a progress bar on a terminal; `None` when it was not due.
 pub async fn run_with_progress(
     engine: &Engine,
     quiet: bool,
-    plan: Option<fanout_core::SyncPlan>,
-) -> anyhow::Result<SyncSummary> {
+    request: SyncRequest,
+) -> anyhow::Result<Option<SyncSummary>> {
     let cancel = CancellationToken::new();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     let ctrl_c = {
@@ -123,9 +135,10 @@ pub async fn run_with_progress(
         })
     };
     let options = SyncOptions { cancel, progress: Some(tx) };
-    let result = match plan {
-        Some(plan) => engine.execute(plan, options).await,
-        None => engine.sync(options).await,
+    let result = match request {
+        SyncRequest::Plan(plan) => engine.execute(plan, options).await.map(Some),
+        SyncRequest::Now => engine.sync(options).await.map(Some),
+        SyncRequest::IfDue => engine.sync_if_due(chrono::Utc::now(), options).await,
     };
     let _ = bar_task.await;
     ctrl_c.abort();

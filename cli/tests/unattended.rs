@@ -73,6 +73,12 @@ async fn sync_if_due_syncs_only_when_the_schedule_says_so() {
         sandbox.objects("local").get("google-drive/Projects/later.txt").map(Vec::as_slice),
         Some(&b"added after the first run\n"[..])
     );
+
+    // Two timers firing at once when due: one sync (the sync lock, then the recorded run).
+    age_runs(&sandbox, 7).await;
+    let (a, b) = tokio::join!(sandbox.fanout(&["sync", "--if-due"]), sandbox.fanout(&["sync", "--if-due"]));
+    assert_eq!((a.status.code(), b.status.code()), (Some(0), Some(0)), "{a:?}\n{b:?}");
+    assert_eq!(run_count(&sandbox).await, 3, "exactly one more run");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

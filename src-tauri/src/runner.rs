@@ -61,6 +61,16 @@ pub struct SyncStatus {
     pub last_run: Option<RunRecord>,
 }
 
+/// What a run does.
+enum RunKind {
+    /// A sync of everything that needs it.
+    Now,
+    /// Only the failed pairs within the scope.
+    Retry(RetryScope),
+    /// A sync, if the schedule says one is due when the sync lock is taken.
+    IfDue,
+}
+
 #[derive(Default)]
 struct Current {
     cancel: Option<CancellationToken>,
@@ -103,15 +113,15 @@ impl SyncRunner {
 
     /// Starts a run in the background; its events tell how it goes.
     pub fn start(&self) -> CommandResult<()> {
-        self.start_run(None)
+        self.start_run(RunKind::Now)
     }
 
     /// Starts a run that copies again only the failed pairs within `scope`.
     pub fn start_retry(&self, scope: RetryScope) -> CommandResult<()> {
-        self.start_run(Some(scope))
+        self.start_run(RunKind::Retry(scope))
     }
 
-    fn start_run(&self, retry: Option<RetryScope>) -> CommandResult<()> {
+    fn start_run(&self, kind: RunKind) -> CommandResult<()> {
         let cancel = CancellationToken::new();
         {
             let mut current = self.current.lock().map_err(|_| CommandError::new("internal", "sync state poisoned"))?;
@@ -158,15 +168,22 @@ impl SyncRunner {
             };
             let options = SyncOptions { cancel, progress: Some(tx) };
             let run = async {
-                match &retry {
-                    Some(scope) => engine.retry_failed(scope, options).await,
-                    None => engine.sync(options).await,
+                match &kind {
+                    RunKind::Now => engine.sync(options).await.map(Some),
+                    RunKind::Retry(scope) => engine.retry_failed(scope, options).await.map(Some),
+                    RunKind::IfDue => engine.sync_if_due(Utc::now(), options).await,
                 }
             };
             let (result, ()) = tokio::join!(run, forward);
             if let Ok(mut c) = current.lock() {
                 *c = Current::default();
             }
+            let result = match result {
+                Ok(Some(summary)) => Ok(summary),
+                // Not due after all: a sync elsewhere (a timer, another app) has just run.
+                Ok(None) => return,
+                Err(e) => Err(e),
+            };
             let end = match result {
                 Ok(summary) => {
                     // The run is recorded: the schedule counts from it.
@@ -259,7 +276,7 @@ impl schedule::Scheduled for SyncRunner {
         if let Ok(mut attempt) = self.scheduled_attempt.lock() {
             *attempt = Some(Utc::now());
         }
-        match SyncRunner::start(self) {
+        match self.start_run(RunKind::IfDue) {
             Ok(()) => tracing::info!("scheduled sync started"),
             Err(e) => tracing::info!(reason = %e.message, "scheduled sync not started"),
         }

@@ -221,6 +221,18 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
     let changed = world.drive.id_of("Projects/Reports/report-05.txt").unwrap();
     world.drive.set_content(&changed, &b"report 5, edited"[..]);
     sync_from_dashboard(&app, "partial").await;
+    let card_state = "const b = document.querySelector('.dest-card[data-key=\"scaleway\"] .dest-card__state'); \
+                      return b && b.textContent";
+    let state = app
+        .wait_until(
+            "the card of the failing destination",
+            &format!("{card_state}.startsWith('Problem') && b.textContent"),
+            json!([]),
+            Duration::from_secs(10),
+        )
+        .await;
+    assert_eq!(state, "Problem: 1 copy failed", "never Ready with a failed copy");
+    app.find(".dest-card[data-key=\"scaleway\"] .dest-card__retry").await;
     app.click("#nav-files").await;
     app.wait_ready("files").await;
     let path = "Projects/Reports/report-05.txt";
@@ -240,6 +252,20 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
     let bytes =
         std::fs::read(&copy).unwrap_or_else(|e| panic!("the edited file is not at AWS S3 ({}): {e}", copy.display()));
     assert_eq!(bytes, b"report 5, edited", "AWS S3 holds the edited bytes");
+
+    // The destination back, Retry in the details copies that one pair; the card is Ready again.
+    world.scaleway.resume().unwrap();
+    app.click("#file-details .file-details__retry").await;
+    app.wait_ready("dashboard").await;
+    app.wait_until(
+        "the retried destination's card to be ready",
+        &format!("{card_state} === 'Ready'"),
+        json!([]),
+        Duration::from_secs(60),
+    )
+    .await;
+    let copy = world.scaleway.dir.join("backup-scw/google-drive").join(path);
+    assert_eq!(std::fs::read(&copy).unwrap(), b"report 5, edited", "Scaleway holds the edited bytes after the retry");
     assert_eq!(app.exec("return window.__alerted", json!([])).await, false, "no script from a name ran");
     app.close().await;
 }

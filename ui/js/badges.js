@@ -136,3 +136,20 @@ export function runBadge(status) {
   const [tone, label] = map[status] || ['disabled', status || 'Unknown'];
   return { status, label, className: `badge badge--${tone}`, title: label };
 }
+
+/**
+ * A destination card's state, in words: a destination with failed copies is never "Ready".
+ * `d` is the destination from `list_destinations` (null once config.yaml lost it), `stats` its
+ * ledger counts. Returns [state, label, title].
+ */
+export function cardState(d, stats) {
+  const failed = (stats && stats.failed) || 0;
+  if (!d) return ['disabled', 'Not in config.yaml', 'This destination is no longer configured; its copies stay where they are.'];
+  if (!d.enabled) return ['disabled', 'Disabled', 'Fanout does not copy to it until it is enabled again.'];
+  if (!d.configured) return ['not-configured', 'Keys missing', 'Add its keys in Settings.'];
+  if (failed > 0) {
+    const copies = failed === 1 ? '1 copy' : `${failed.toLocaleString('en-US')} copies`;
+    return ['problem', `Problem: ${copies} failed`, 'Open Files, filtered by this destination and Failed, to read why; Retry all failed copies them again.'];
+  }
+  return ['ready', 'Ready', 'Its copies are up to date as of the last sync.'];
+}

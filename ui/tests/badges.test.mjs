@@ -10,6 +10,7 @@ import {
   sortPairs,
   summarizePairs,
   runBadge,
+  cardState,
 } from '../js/badges.js';
 
 const destinations = [
@@ -96,4 +97,14 @@ test('run badges map run statuses onto the status colours', () => {
   assert.equal(runBadge('partial').className, 'badge badge--pending');
   assert.equal(runBadge('failed').className, 'badge badge--failed');
   assert.equal(runBadge('cancelled').label, 'Cancelled');
+});
+
+test('a destination card with failed copies says Problem, never Ready', () => {
+  const d = { key: 'aws_s3', enabled: true, configured: true };
+  assert.deepEqual(cardState(d, { failed: 0 }).slice(0, 2), ['ready', 'Ready']);
+  assert.deepEqual(cardState(d, { failed: 12 }).slice(0, 2), ['problem', 'Problem: 12 copies failed']);
+  assert.deepEqual(cardState(d, { failed: 1 }).slice(0, 2), ['problem', 'Problem: 1 copy failed']);
+  assert.equal(cardState({ ...d, configured: false }, { failed: 3 })[0], 'not-configured');
+  assert.equal(cardState({ ...d, enabled: false }, null)[0], 'disabled');
+  assert.equal(cardState(null, { failed: 2 })[1], 'Not in config.yaml');
 });

@@ -359,6 +359,25 @@ impl Engine {
     /// One sync at a time per data folder; a second gets [`EngineError::AlreadyRunning`].
     pub async fn sync(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
         let _lock = self.lock_sync().await?;
+        self.sync_locked(options).await
+    }
+
+    /// Runs a sync if `sync.schedule` says one is due at `now`; `None` when it is not (or no
+    /// schedule is set). Due is decided under the sync lock, so two timers (or the app and a
+    /// timer) firing together make one run.
+    pub async fn sync_if_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        options: SyncOptions,
+    ) -> Result<Option<SyncSummary>, EngineError> {
+        let _lock = self.lock_sync().await?;
+        match self.next_scheduled_sync(None).await? {
+            Some(due) if due <= now => Ok(Some(self.sync_locked(options).await?)),
+            _ => Ok(None),
+        }
+    }
+
+    async fn sync_locked(&self, options: SyncOptions) -> Result<SyncSummary, EngineError> {
         if self.db.get_all_folder_policies().await?.is_empty() {
             return Err(EngineError::NoPolicies);
         }

@@ -6,7 +6,7 @@ import { h, replace, stateBlock } from '../dom.js';
 import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { progressView, resultMessage, runMessage } from '../state.js';
-import { runBadge } from '../badges.js';
+import { cardState, runBadge } from '../badges.js';
 import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, NONE } from '../format.js';
 
 export function createDashboard(root, { store, shared, navigate }) {
@@ -152,7 +152,7 @@ export function createDashboard(root, { store, shared, navigate }) {
 
   function destinationCard(d, s) {
     const stats = s || { synced: 0, pending: 0, failed: 0, synced_bytes: 0 };
-    const state = !d ? ['disabled', 'Not in config.yaml'] : !d.enabled ? ['disabled', 'Disabled'] : !d.configured ? ['not-configured', 'Keys missing'] : ['ready', 'Ready'];
+    const state = cardState(d, stats);
     const key = d ? d.key : s.destination;
     const name = d ? d.name : s.destination;
     return h(
@@ -161,7 +161,7 @@ export function createDashboard(root, { store, shared, navigate }) {
       h('div', { class: 'dest-card__head' },
         h('span', { class: 'dest-card__icon' }, icon(d ? d.icon : 'cloud')),
         h('div', { class: 'dest-card__id' }, h('h3', { id: `dest-card-${key}`, class: 'dest-card__name' }, name), h('p', { class: 'dest-card__location', title: d ? d.location : '' }, d ? d.location || key : key)),
-        h('span', { class: `badge badge--${state[0]}`, title: state[1] }, state[1]),
+        h('span', { class: `badge badge--${state[0]} dest-card__state`, title: state[2] }, state[1]),
       ),
       h('dl', { class: 'counts' },
         count('synced', 'Synced', stats.synced),
@@ -243,14 +243,28 @@ export function createDashboard(root, { store, shared, navigate }) {
       const err = dests.status === 'rejected' ? dests.reason : stats.reason;
       replace(cards, stateBlock('error', 'Could not load destinations', err.message, retryButton()));
     } else {
-      renderCards(destinations, stats.value);
+      lastCards = [destinations, stats.value];
+      renderCards(...lastCards);
     }
-    if (recent.status === 'fulfilled') renderRuns(recent.value);
+    if (recent.status === 'fulfilled') {
+      lastRuns = recent.value;
+      renderRuns(lastRuns);
+    }
     else replace(runs, stateBlock('error', 'Could not load recent runs', recent.reason.message, retryButton()));
     if (status.status === 'fulfilled') store.dispatch({ type: 'status', payload: status.value });
     else notifyError(status.reason);
     renderSync(store.getState());
   }
+
+  // Relative times ("4 min ago", "in 3 h") move on while the window stays open.
+  let lastCards = null;
+  let lastRuns = null;
+  setInterval(() => {
+    if (!root.isConnected || root.hidden) return;
+    if (lastCards) renderCards(...lastCards);
+    if (lastRuns) renderRuns(lastRuns);
+    renderSync(store.getState());
+  }, 30_000);
 
   function retryButton() {
     return h('button', { type: 'button', class: 'btn', onclick: () => navigate('dashboard') }, 'Try again');
