@@ -97,6 +97,14 @@ async fn hostile_sandbox(plain: usize, dests: &[(&str, &str)]) -> (tempfile::Tem
     (tree, sandbox)
 }
 
+/// Flips the byte at `at` of `object` at the destination's own storage (size unchanged).
+fn flip_byte(sandbox: &Sandbox, key: &str, object: &str, at: usize) {
+    let path = sandbox.storage_root(key).join(object);
+    let mut bytes = std::fs::read(&path).unwrap();
+    bytes[at] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+}
+
 async fn restore_json(sandbox: &Sandbox, args: &[&str]) -> (Option<i32>, Value) {
     let mut all = vec!["restore"];
     all.extend_from_slice(args);
@@ -196,11 +204,7 @@ async fn a_corrupted_copy_fails_from_its_destination_and_comes_from_another_by_d
     let dests = [("aws_s3", "aws_s3"), ("local", "local")];
     let (_tree, sandbox) = hostile_sandbox(10, &dests).await;
     let drive = drive_files(&sandbox, "Projects");
-    // Bytes flipped at the S3 server's own storage, size unchanged.
-    let object = sandbox.storage_root("aws_s3").join("google-drive/Projects/part-0/file-004.txt");
-    let mut bytes = std::fs::read(&object).unwrap();
-    bytes[3] ^= 0xff;
-    std::fs::write(&object, &bytes).unwrap();
+    flip_byte(&sandbox, "aws_s3", "google-drive/Projects/part-0/file-004.txt", 3);
 
     let out = tempfile::tempdir().unwrap();
     let from_s3 = out.path().join("from-s3");
@@ -261,10 +265,7 @@ async fn a_large_copy_changed_at_its_destination_is_refused_though_it_is_read_on
     assert!(std::fs::read(intact.join("Big/big.bin")).unwrap() == big, "the restored bytes are Drive's");
 
     // One byte changed at the S3 server's own storage: it now lists that file's new md5.
-    let object = sandbox.storage_root("aws_s3").join("google-drive/Big/big.bin");
-    let mut bytes = std::fs::read(&object).unwrap();
-    bytes[40 << 20] ^= 0x01;
-    std::fs::write(&object, &bytes).unwrap();
+    flip_byte(&sandbox, "aws_s3", "google-drive/Big/big.bin", 40 << 20);
     let changed = out.path().join("changed");
     let (code, report) = restore_json(&sandbox, &["Big", "--from", "aws_s3", "--to", changed.to_str().unwrap()]).await;
     assert_eq!(code, Some(3), "{report:#}");
@@ -298,10 +299,7 @@ async fn a_restore_of_several_jobs_checks_every_file_of_each() {
     assert_eq!(code, Some(0), "{summary:#}\n{stderr}");
     let drive = drive_files(&sandbox, "Many");
     assert_eq!(drive.len(), 2100);
-    let object = sandbox.storage_root("aws_s3").join("google-drive/Many/part-2/note-650.txt");
-    let mut bytes = std::fs::read(&object).unwrap();
-    bytes[0] ^= 0xff;
-    std::fs::write(&object, &bytes).unwrap();
+    flip_byte(&sandbox, "aws_s3", "google-drive/Many/part-2/note-650.txt", 0);
 
     let out = tempfile::tempdir().unwrap();
     let from_s3 = out.path().join("from-s3");
