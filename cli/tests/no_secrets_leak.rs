@@ -41,12 +41,17 @@ fn all_files_text(dir: &std::path::Path, out: &mut Vec<(String, Vec<u8>)>) {
 async fn no_secret_reaches_a_file_a_log_an_output_or_a_command_line() {
     let tree = tempfile::tempdir().unwrap();
     write_files(tree.path(), "Projects", "p", 120);
+    // A run long enough (2 MiB at 1 MiB/s, with the limit below) that the process watch sees
+    // rclone's daemon however loaded the machine is.
+    std::fs::write(tree.path().join("Projects/big.bin"), vec![7u8; 2 << 20]).unwrap();
     let sandbox = Sandbox::start(
         tree.path(),
         None,
         &[("aws_s3", "aws_s3"), ("backblaze_b2", "s3_compatible"), ("local", "local")],
     )
     .await;
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap() + "sync:\n  bandwidth_limit: 1M\n";
+    std::fs::write(&sandbox.config_path, yaml).unwrap();
     sandbox.move_secrets_to_keychain().await;
     let signed_in = sandbox.sign_in().await;
     assert!(signed_in.status.success(), "{}", String::from_utf8_lossy(&signed_in.stderr));
