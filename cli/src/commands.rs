@@ -108,9 +108,12 @@ pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> 
     let runs = engine.recent_runs(5).await?;
     let overdue = engine.overdue(chrono::Utc::now()).await?;
     let next_due = engine.next_scheduled_sync(None).await?.map(|due| due.max(chrono::Utc::now()));
+    let folders = engine.policy_estimates().await?;
     if as_json {
         let next_due = next_due.map(|due| due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        print_json(&json!({ "destinations": stats, "recent_runs": runs, "overdue": overdue, "next_due": next_due }))?;
+        print_json(&json!({
+            "destinations": stats, "folders": folders, "recent_runs": runs, "overdue": overdue, "next_due": next_due
+        }))?;
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(overdue) = &overdue {
@@ -125,14 +128,26 @@ pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> 
     }
     for s in &stats {
         println!(
-            "{:<16} synced {:>6}  pending {:>5}  failed {:>5}  {:>10}  last sync {}  last verified {}",
+            "{:<16} synced {:>6}  pending {:>5}  failed {:>5}  {:>10}  {:>16}  last sync {}  last verified {}",
             s.destination,
             s.synced,
             s.pending,
             s.failed,
-            crate::progress::human_bytes(s.synced_bytes.max(0) as u64),
+            crate::progress::human_bytes((s.synced_bytes + s.kept_bytes).max(0) as u64),
+            s.monthly_cost.as_ref().map(per_month).unwrap_or_default(),
             s.last_sync.as_deref().unwrap_or("never"),
             s.last_verified.as_deref().unwrap_or("never")
+        );
+    }
+    for f in &folders {
+        let costs: Vec<String> =
+            f.monthly_costs.iter().map(|(key, cost)| format!("{key} {}", per_month(cost))).collect();
+        println!(
+            "folder {}: {} files, {}  {}",
+            f.folder_path,
+            f.files,
+            crate::progress::human_bytes(f.bytes),
+            costs.join(", ")
         );
     }
     for r in &runs {
@@ -142,6 +157,11 @@ pub async fn status(engine: &Engine, as_json: bool) -> anyhow::Result<ExitCode> 
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `~0.23 USD/month`: an estimate, at the price table's prices.
+fn per_month(cost: &fanout_core::cost::MonthlyCost) -> String {
+    format!("~{:.2} {}/month", cost.amount, cost.currency)
 }
 
 pub async fn files(engine: &Engine, args: FilesArgs) -> anyhow::Result<ExitCode> {

@@ -87,7 +87,9 @@ async fn sync_only_failed_copies_the_failed_pairs_and_nothing_else() {
     write_files(tree.path(), "Projects", "doc", 3);
     let mut sandbox = Sandbox::start(tree.path(), None, &[("aws_s3", "aws_s3"), ("local", "local")]).await;
     sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,local"]).await;
-    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap() + "sync:\n  stale_after: 1h\n";
+    // A price of one per byte-month, so that a few small files cost a figure to compare.
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap()
+        + "sync:\n  stale_after: 1h\nprices:\n  aws_s3:\n    STANDARD: { per_gb_month: 1073741824, currency: EUR }\n";
     std::fs::write(&sandbox.config_path, yaml).unwrap();
     sandbox.s3("aws_s3").stop();
     let (code, summary, _) = sandbox.sync_json().await;
@@ -139,4 +141,22 @@ async fn sync_only_failed_copies_the_failed_pairs_and_nothing_else() {
     let out = sandbox.fanout(&["sync", "--only-failed", "nowhere"]).await;
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("nowhere"), "the error names it: {out:?}");
+
+    // What it costs: the bytes S3 holds at its price for the storage class; a disk has none.
+    let out = sandbox.fanout(&["status", "--json"]).await;
+    let status: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s3 = status["destinations"].as_array().unwrap().iter().find(|d| d["destination"] == "aws_s3").unwrap();
+    let held = s3["synced_bytes"].as_f64().unwrap() + s3["kept_bytes"].as_f64().unwrap();
+    assert!(held > 0.0, "{status:#}");
+    assert_eq!(s3["monthly_cost"]["amount"].as_f64(), Some(held), "{status:#}");
+    assert_eq!(
+        (s3["monthly_cost"]["storage_class"].as_str(), s3["monthly_cost"]["currency"].as_str()),
+        (Some("STANDARD"), Some("EUR"))
+    );
+    let folder = &status["folders"][0];
+    assert_eq!((folder["folder_path"].as_str(), folder["files"].as_u64()), (Some("Projects"), Some(4)), "{status:#}");
+    let folder_bytes = folder["bytes"].as_f64().unwrap();
+    assert!(folder_bytes > 0.0, "{status:#}");
+    assert_eq!(folder["monthly_costs"]["aws_s3"]["amount"].as_f64(), Some(folder_bytes), "{status:#}");
+    assert!(folder["monthly_costs"].get("local").is_none(), "{status:#}");
 }

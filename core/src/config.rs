@@ -41,6 +41,18 @@ struct RawConfig {
     sync: RawSync,
     #[serde(default)]
     rclone: RawRclone,
+    /// Provider type → storage class → price, over the published ones.
+    #[serde(default)]
+    prices: BTreeMap<String, BTreeMap<String, RawPrice>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPrice {
+    per_gb_month: f64,
+    download_per_gb: Option<f64>,
+    currency: Option<String>,
+    as_of: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -111,6 +123,8 @@ pub struct Config {
     pub sync: SyncConfig,
     /// The rclone binary, when the config names one.
     pub rclone_path: Option<PathBuf>,
+    /// What each provider's storage classes cost (published, then `prices:`).
+    pub prices: crate::cost::PriceTable,
 }
 
 #[derive(Debug, Clone)]
@@ -340,7 +354,38 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         destinations,
         sync,
         rclone_path: raw.rclone.path.filter(|p| !p.is_empty()).map(|p| expand_home(&p)),
+        prices: validate_prices(raw.prices)?,
     })
+}
+
+/// The published prices with config.yaml's on top; a field a user leaves out is the published
+/// one's for that class.
+fn validate_prices(raw: BTreeMap<String, BTreeMap<String, RawPrice>>) -> Result<crate::cost::PriceTable, ConfigError> {
+    let mut table = crate::cost::PriceTable::published();
+    for (type_name, classes) in raw {
+        if providers::by_type(&type_name).is_none() {
+            return Err(invalid(
+                format!("prices.{type_name}"),
+                format!("is not a destination type; use one of {}", providers::type_names().join(", ")),
+            ));
+        }
+        for (class, p) in classes {
+            let field = format!("prices.{type_name}.{class}");
+            let money = |v: f64| v.is_finite() && v >= 0.0;
+            if !money(p.per_gb_month) || !p.download_per_gb.is_none_or(money) {
+                return Err(invalid(field, "must give prices of zero or more (e.g. per_gb_month: 0.023)"));
+            }
+            let published = table.get(&type_name, &class).cloned();
+            let price = crate::cost::Price {
+                per_gb_month: p.per_gb_month,
+                download_per_gb: p.download_per_gb.or(published.as_ref().map(|p| p.download_per_gb)).unwrap_or(0.0),
+                currency: p.currency.or(published.map(|p| p.currency)).unwrap_or_else(|| "USD".to_string()),
+                as_of: p.as_of.unwrap_or_else(|| "config.yaml".to_string()),
+            };
+            table.set(&type_name, &class, price);
+        }
+    }
+    Ok(table)
 }
 
 fn validate_destination(key: &str, d: RawDestination) -> Result<DestinationConfig, ConfigError> {

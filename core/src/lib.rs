@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod config;
+pub mod cost;
 pub mod db;
 pub mod drive;
 pub mod engine;
@@ -22,7 +23,9 @@ pub use engine::{Engine, EngineError};
 
 // What the shells (CLI, desktop) use, from the engine's one surface.
 pub use db::{DestinationStats, FilePage, FileQuery, FileRow, PairRecord, RunRecord, RunStatus, SyncStatus};
-pub use engine::{default_config_path, default_data_dir, DriveFolder, FileHistory, GoogleStatus, SecretStatus};
+pub use engine::{
+    default_config_path, default_data_dir, DriveFolder, FileHistory, FolderEstimate, GoogleStatus, SecretStatus,
+};
 pub use policy::FolderPolicy;
 pub use restore::{RebuildReport, RestoreOptions, RestoreProgress, RestoreReport, RestoreRequest};
 pub use storage::DestinationInfo;

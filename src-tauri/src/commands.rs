@@ -87,6 +87,16 @@ pub async fn drive_folders(state: State<'_, AppState>, parent_id: Option<String>
     Ok(state.engine.drive_folders(parent_id.as_deref()).await?)
 }
 
+/// A folder's size in Drive and what it would cost a month at each enabled destination.
+#[tauri::command]
+pub async fn folder_estimate(
+    state: State<'_, AppState>,
+    folder: String,
+    recursive: bool,
+) -> CommandResult<fanout_core::FolderEstimate> {
+    Ok(state.engine.folder_estimate(&folder, recursive).await?)
+}
+
 #[tauri::command]
 pub async fn search_folders(state: State<'_, AppState>, query: String) -> CommandResult<Vec<DriveFolder>> {
     Ok(state.engine.search_folders(&query).await?)

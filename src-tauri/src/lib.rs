@@ -62,6 +62,7 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::test_destination,
             commands::drive_folders,
             commands::search_folders,
+            commands::folder_estimate,
             commands::start_sync,
             commands::retry_failed,
             commands::cancel_sync,

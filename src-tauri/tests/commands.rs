@@ -17,7 +17,9 @@ use tauri::Manager;
 
 #[test]
 fn folder_policies_are_created_changed_and_removed_and_bad_input_is_refused() {
-    let d = start(3, 100, "", None);
+    // One unit of money per byte-month, so that 300 bytes cost a figure to compare.
+    let d =
+        start(3, 100, "prices:\n  s3_compatible:\n    STANDARD: { per_gb_month: 1073741824, currency: EUR }\n", None);
     assert_eq!(d.ok("list_policies", json!({})), json!([]));
 
     let folders = d.ok("drive_folders", json!({}));
@@ -25,6 +27,13 @@ fn folder_policies_are_created_changed_and_removed_and_bad_input_is_refused() {
     assert_eq!(names, ["Archive", "Projects"]);
     let projects_id = folders[1]["id"].as_str().unwrap().to_string();
     assert_eq!(d.ok("search_folders", json!({ "query": "proj" }))[0]["id"], json!(projects_id));
+
+    // The picker's estimate: the folder's size in Drive times each destination's price.
+    let estimate = d.ok("folder_estimate", json!({ "folder": projects_id, "recursive": true }));
+    assert_eq!((estimate["files"].as_u64(), estimate["bytes"].as_u64()), (Some(3), Some(300)), "{estimate:#}");
+    assert_eq!(estimate["monthly_costs"]["aws_s3"]["amount"], 300.0, "{estimate:#}");
+    assert_eq!(estimate["monthly_costs"]["aws_s3"]["currency"], "EUR");
+    assert!(estimate["monthly_costs"].get("local").is_none(), "a disk has no price: {estimate:#}");
 
     let added =
         d.ok("add_policy", json!({ "folder": projects_id, "destinations": ["local", "aws_s3"], "recursive": true }));

@@ -55,6 +55,7 @@ export const api = {
 
   driveFolders: (parentId) => invoke('drive_folders', parentId ? { parentId } : {}),
   searchFolders: (query) => invoke('search_folders', { query }),
+  folderEstimate: (folder, recursive) => invoke('folder_estimate', { folder, recursive }),
 
   startSync: () => invoke('start_sync'),
   retryFailed: ({ destination = null, fileId = null } = {}) => invoke('retry_failed', { destination, fileId }),

@@ -113,6 +113,47 @@ export function overdueText(overdue, now = Date.now(), options = {}) {
   return overdue.problem ? `${head} Last problem: ${overdue.problem}` : head;
 }
 
+/** An amount of money: formatMoney(0.23, "USD") → "$0.23"; below a cent, "< $0.01". */
+export function formatMoney(amount, currency, locale = 'en-US') {
+  const value = toNumber(amount);
+  if (value === null || !currency) return NONE;
+  const money = formatter(Intl.NumberFormat, locale, { style: 'currency', currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
+  if (value > 0 && value < 0.01) return `< ${money.format(0.01)}`;
+  return money.format(value);
+}
+
+/** A MonthlyCost as the Dashboard shows it: "~$0.23/month", or null without a price. */
+export function costText(cost) {
+  if (!cost) return null;
+  return `~${formatMoney(cost.amount, cost.currency)}/month`;
+}
+
+/**
+ * What a folder would add at each ticked destination, for the folder picker: one line per
+ * destination, `{ key, name, text }`, from the engine's FolderEstimate.
+ */
+export function estimateLines(estimate, ticked, destinations) {
+  if (!estimate) return [];
+  return destinations
+    .filter((d) => ticked.includes(d.key))
+    .map((d) => {
+      const cost = estimate.monthly_costs?.[d.key];
+      let text;
+      if (cost) text = `+${formatMoney(cost.amount, cost.currency)}/month (${cost.storage_class}, prices as of ${cost.as_of})`;
+      else if (d.location_kind === 'folder') text = 'no storage fee (a disk)';
+      else text = 'no price known: add one under prices: in config.yaml';
+      return { key: d.key, name: d.name, text };
+    });
+}
+
+/** "12 files, 1.5 MiB in Drive" (+ the Google Docs whose size Drive does not state). */
+export function folderSizeText(estimate) {
+  if (!estimate) return null;
+  const head = `${pluralize(estimate.files, 'file')}, ${formatBytes(estimate.bytes)} in Drive`;
+  const docs = estimate.unsized_files;
+  return docs > 0 ? `${head} (${pluralize(docs, 'Google file')} counted once exported)` : head;
+}
+
 /** A run's length: 45 000 → "45 s", 185 000 → "3 min 5 s", 3 720 000 → "1 h 2 min". */
 export function formatDuration(ms) {
   const value = toNumber(ms);

@@ -12,6 +12,10 @@ import {
   durationBetween,
   scheduleText,
   overdueText,
+  formatMoney,
+  costText,
+  estimateLines,
+  folderSizeText,
 } from '../js/format.js';
 
 test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
@@ -112,4 +116,42 @@ test('the overdue banner says since when and the last problem, and nothing when 
     overdueText({ since: '2026-12-02T12:00:00Z', last_success: null, problem: null }, now, utc),
     'Backups are overdue: no backup has completed yet; the first was tried Dec 2, 2026, 12:00 PM (yesterday).',
   );
+});
+
+test('costs: money with two decimals, a cent as the smallest figure, the estimate per month', () => {
+  assert.equal(formatMoney(0.23, 'USD'), '$0.23');
+  assert.equal(formatMoney(1234.5, 'EUR'), '€1,234.50');
+  assert.equal(formatMoney(0.004, 'USD'), '< $0.01');
+  assert.equal(formatMoney(0, 'USD'), '$0.00');
+  assert.equal(formatMoney(null, 'USD'), NONE);
+  assert.equal(costText({ amount: 0.23, currency: 'USD' }), '~$0.23/month');
+  assert.equal(costText(undefined), null);
+});
+
+test("the folder picker's figure is the folder's Drive size times each ticked destination's price", () => {
+  const gib = 1024 ** 3;
+  const price = { aws_s3: 0.023, scaleway: 0.0146 };
+  // What the engine sends for a folder of 10 GiB (amount = bytes / GiB × price).
+  const estimate = {
+    files: 12,
+    bytes: 10 * gib,
+    unsized_files: 2,
+    monthly_costs: Object.fromEntries(
+      Object.entries(price).map(([key, p]) => [key, { amount: (10 * gib / gib) * p, currency: key === 'scaleway' ? 'EUR' : 'USD', storage_class: 'STANDARD', as_of: '2025-06-01' }]),
+    ),
+  };
+  const destinations = [
+    { key: 'aws_s3', name: 'AWS S3', location_kind: 'bucket' },
+    { key: 'scaleway', name: 'Scaleway', location_kind: 'bucket' },
+    { key: 'local', name: 'Local folder', location_kind: 'folder' },
+    { key: 'nas', name: 'Office NAS', location_kind: 'bucket' },
+  ];
+  const lines = estimateLines(estimate, ['aws_s3', 'local', 'nas'], destinations);
+  assert.deepEqual(lines.map((l) => l.key), ['aws_s3', 'local', 'nas'], 'only ticked destinations');
+  assert.equal(lines[0].text, '+$0.23/month (STANDARD, prices as of 2025-06-01)');
+  assert.equal(lines[1].text, 'no storage fee (a disk)');
+  assert.match(lines[2].text, /no price known/);
+  assert.equal(estimateLines(estimate, ['scaleway'], destinations)[0].text, '+€0.15/month (STANDARD, prices as of 2025-06-01)');
+  assert.equal(folderSizeText(estimate), '12 files, 10 GiB in Drive (2 Google files counted once exported)');
+  assert.deepEqual(estimateLines(null, ['aws_s3'], destinations), []);
 });

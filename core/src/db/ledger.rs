@@ -110,15 +110,20 @@ impl LedgerEntry {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct DestinationStats {
     pub destination: String,
     pub synced: i64,
     pub pending: i64,
     pub failed: i64,
     pub synced_bytes: i64,
+    /// Bytes of the earlier versions the destination still holds.
+    pub kept_bytes: i64,
     pub last_sync: Option<String>,
     pub last_verified: Option<String>,
+    /// What holding `synced_bytes + kept_bytes` costs a month (the engine adds it from the
+    /// price table); absent when no price is known.
+    pub monthly_cost: Option<crate::cost::MonthlyCost>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -342,6 +347,17 @@ impl Database {
             }
             if verified > entry.last_verified {
                 entry.last_verified = verified;
+            }
+        }
+        let kept = sqlx::query(
+            "SELECT destination, COALESCE(SUM(size), 0) AS bytes FROM file_versions WHERE state = 'kept' GROUP BY destination",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in kept {
+            let destination: String = row.try_get("destination")?;
+            if let Some(entry) = stats.iter_mut().find(|s| s.destination == destination) {
+                entry.kept_bytes = row.try_get("bytes")?;
             }
         }
         Ok(stats)

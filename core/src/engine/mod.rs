@@ -4,7 +4,7 @@ mod account;
 mod folders;
 
 pub use account::{GoogleStatus, SecretStatus};
-pub use folders::DriveFolder;
+pub use folders::{DriveFolder, FolderEstimate};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -566,8 +566,16 @@ impl Engine {
 
     // ---- reading the ledger -----------------------------------------------------------------
 
+    /// Per destination: its pairs by state, the bytes it holds and what they cost a month.
     pub async fn stats(&self) -> Result<Vec<DestinationStats>, EngineError> {
-        Ok(self.db.destination_stats().await?)
+        let mut stats = self.db.destination_stats().await?;
+        for s in &mut stats {
+            if let Some(dest) = self.config.destination(&s.destination) {
+                let held = (s.synced_bytes + s.kept_bytes).max(0) as u64;
+                s.monthly_cost = self.config.prices.monthly(dest, held);
+            }
+        }
+        Ok(stats)
     }
 
     pub async fn files(&self, query: &FileQuery) -> Result<FilePage, EngineError> {

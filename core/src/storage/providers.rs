@@ -105,7 +105,51 @@ pub struct Provider {
     /// rclone's stored md5, B2's sha1). Restore then relies on rclone's check of each download
     /// against that hash instead of reading the restored file a second time.
     pub listing_states_hashes: bool,
+    /// The provider's published prices, one per storage class; the first is the class used
+    /// when the config names none. Empty when Fanout cannot know (any S3 service, a disk).
+    pub prices: &'static [PublishedPrice],
 }
+
+/// What a provider charges for one storage class, as published on its pricing page on
+/// `as_of` (lowest tier, cheapest region). Per GB as the providers bill it: 2^30 bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedPrice {
+    /// The `storage_class` value of config.yaml (rclone's), upper case.
+    pub storage_class: &'static str,
+    pub per_gb_month: f64,
+    /// Getting one GB back: the provider's transfer-out price plus any retrieval fee.
+    pub download_per_gb: f64,
+    pub currency: &'static str,
+    pub as_of: &'static str,
+}
+
+const fn price(
+    storage_class: &'static str,
+    per_gb_month: f64,
+    download_per_gb: f64,
+    currency: &'static str,
+) -> PublishedPrice {
+    PublishedPrice { storage_class, per_gb_month, download_per_gb, currency, as_of: PRICES_AS_OF }
+}
+
+/// When the prices below were read from the providers' pricing pages.
+const PRICES_AS_OF: &str = "2025-06-01";
+
+// AWS: us-east-1, first 50 TB; Glacier tiers add their standard retrieval fee to the transfer.
+const AWS_PRICES: &[PublishedPrice] = &[
+    price("STANDARD", 0.023, 0.09, "USD"),
+    price("STANDARD_IA", 0.0125, 0.10, "USD"),
+    price("GLACIER", 0.0036, 0.10, "USD"),
+    price("DEEP_ARCHIVE", 0.00099, 0.11, "USD"),
+];
+// B2: $6/TB-month; downloads are free up to three times what is stored, then $0.01/GB.
+const B2_PRICES: &[PublishedPrice] = &[price("STANDARD", 0.006, 0.01, "USD")];
+// Scaleway: Paris, Multi-AZ Standard and Glacier; transfer out beyond the free 75 GB.
+const SCALEWAY_PRICES: &[PublishedPrice] = &[
+    price("STANDARD", 0.0146, 0.01, "EUR"),
+    price("ONEZONE_IA", 0.0088, 0.01, "EUR"),
+    price("GLACIER", 0.00254, 0.01, "EUR"),
+];
 
 impl Provider {
     /// Whether any key is needed at all (a local folder needs none).
@@ -190,21 +234,25 @@ const fn s3(
         cap_reached_markers: &[],
         writes_partial_files: false,
         listing_states_hashes: true,
+        prices: &[],
     }
 }
 
 // `no_check_bucket`: Fanout never creates buckets behind the user's back; a missing bucket is
 // reported by "Test connection" and the preflight check instead of being silently made.
 pub const PROVIDERS: &[Provider] = &[
-    s3(
-        "aws_s3",
-        "AWS S3",
-        "amazon",
-        &[("provider", "AWS"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
-        AWS_KEYS,
-        false,
-        None,
-    ),
+    Provider {
+        prices: AWS_PRICES,
+        ..s3(
+            "aws_s3",
+            "AWS S3",
+            "amazon",
+            &[("provider", "AWS"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+            AWS_KEYS,
+            false,
+            None,
+        )
+    },
     Provider {
         type_name: "backblaze_b2",
         label: "Backblaze B2",
@@ -228,16 +276,20 @@ pub const PROVIDERS: &[Provider] = &[
         cap_reached_markers: &["cap_exceeded"],
         writes_partial_files: false,
         listing_states_hashes: true,
+        prices: B2_PRICES,
     },
-    s3(
-        "scaleway",
-        "Scaleway",
-        "hdd-network",
-        &[("provider", "Scaleway"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
-        SCALEWAY_KEYS,
-        false,
-        Some("s3.fr-par.scw.cloud"),
-    ),
+    Provider {
+        prices: SCALEWAY_PRICES,
+        ..s3(
+            "scaleway",
+            "Scaleway",
+            "hdd-network",
+            &[("provider", "Scaleway"), ("no_check_bucket", "true"), ("upload_cutoff", MULTIPART_FROM_TEXT)],
+            SCALEWAY_KEYS,
+            false,
+            Some("s3.fr-par.scw.cloud"),
+        )
+    },
     s3(
         "s3_compatible",
         "S3-compatible",
@@ -268,6 +320,7 @@ pub const PROVIDERS: &[Provider] = &[
         cap_reached_markers: &[],
         writes_partial_files: true,
         listing_states_hashes: false,
+        prices: &[],
     },
 ];
 

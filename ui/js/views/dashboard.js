@@ -7,7 +7,7 @@ import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { progressView, resultMessage, runMessage } from '../state.js';
 import { cardState, runBadge } from '../badges.js';
-import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, NONE } from '../format.js';
+import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, costText, NONE } from '../format.js';
 
 export function createDashboard(root, { store, shared, navigate }) {
   let destinations = [];
@@ -169,7 +169,8 @@ export function createDashboard(root, { store, shared, navigate }) {
         count('failed', 'Failed', stats.failed),
       ),
       h('dl', { class: 'facts' },
-        h('div', {}, h('dt', {}, 'Backed up'), h('dd', {}, formatBytes(stats.synced_bytes))),
+        h('div', {}, h('dt', {}, 'Backed up'), h('dd', { title: stats.kept_bytes ? `and ${formatBytes(stats.kept_bytes)} of earlier versions` : '' }, formatBytes((stats.synced_bytes || 0) + (stats.kept_bytes || 0)))),
+        h('div', {}, h('dt', {}, 'Storage cost'), h('dd', { class: 'dest-card__cost', title: costTitle(stats.monthly_cost) }, costText(stats.monthly_cost) || NONE)),
         h('div', {}, h('dt', {}, 'Last sync'), h('dd', { title: formatDate(stats.last_sync) }, relativeTime(stats.last_sync))),
         h('div', {}, h('dt', {}, 'Last verified'), h('dd', { title: formatDate(stats.last_verified) }, relativeTime(stats.last_verified))),
       ),
@@ -180,6 +181,10 @@ export function createDashboard(root, { store, shared, navigate }) {
         ? h('button', { type: 'button', class: 'btn btn--link dest-card__retry', onclick: () => onSyncNow(() => api.retryFailed({ destination: key })) }, 'Retry all failed')
         : null,
     );
+  }
+
+  function costTitle(cost) {
+    return cost ? `Estimate at ${cost.storage_class} prices of ${cost.per_gb_month} ${cost.currency} per GB-month, as of ${cost.as_of} (prices: in config.yaml)` : 'No price known for this destination';
   }
 
   function count(status, label, n) {

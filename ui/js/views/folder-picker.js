@@ -5,6 +5,7 @@ import { api } from '../api.js';
 import { h, replace, debounce, switchControl } from '../dom.js';
 import { icon } from '../icons.js';
 import { openModal } from '../modal.js';
+import { estimateLines, folderSizeText } from '../format.js';
 
 const SEARCH_DELAY_MS = 300;
 
@@ -42,9 +43,13 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
   const editing = Boolean(policy);
   let selected = editing ? { id: policy.folder_id, name: policy.folder_name, path: policy.folder_path || policy.folder_name } : null;
   let searchSeq = 0;
+  let estimateSeq = 0;
+  let estimate = null;
 
   const error = h('div', { id: 'folder-error', class: 'form-error', role: 'alert', 'aria-live': 'polite' });
   const selectedText = h('strong', { id: 'folder-selected', class: 'picker-selected__path' });
+  // The folder's size in Drive and what each ticked destination would add a month.
+  const estimateBox = h('div', { id: 'folder-estimate', class: 'picker-estimate', 'aria-live': 'polite' });
   const closeX = h('button', { type: 'button', class: 'btn btn--ghost btn--icon', 'aria-label': 'Close' }, icon('x'));
   const cancel = h('button', { type: 'button', id: 'folder-cancel', class: 'btn' }, 'Cancel');
   const save = h('button', { type: 'button', id: 'folder-save', class: 'btn btn--primary', onclick: onSave }, 'Save');
@@ -97,6 +102,7 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
     h('div', { class: 'modal__body' },
       browse,
       h('p', { class: 'picker-selected' }, h('span', { class: 'muted' }, editing ? 'Folder: ' : 'Selected: '), selectedText),
+      estimateBox,
       h('fieldset', { class: 'picker-dests' },
         h('legend', {}, 'Backup Destinations'),
         destinations.length ? h('div', { class: 'dest-options' }, destChoices) : h('p', { class: 'muted' }, 'No destinations are configured in config.yaml.'),
@@ -108,6 +114,45 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
   );
   showSelected();
   if (!editing) loadChildren(null, '', tree);
+  else loadEstimate();
+  dialog.querySelector('#folder-recursive').addEventListener('change', loadEstimate);
+  for (const box of dialog.querySelectorAll('input.dest-choice')) box.addEventListener('change', showEstimate);
+
+  function tickedKeys() {
+    return [...dialog.querySelectorAll('input.dest-choice:checked')].map((i) => i.value);
+  }
+
+  /** Asks the engine for the selected folder's size and costs; a later request wins. */
+  async function loadEstimate() {
+    const mine = ++estimateSeq;
+    estimate = null;
+    if (!selected) {
+      estimateBox.replaceChildren();
+      return;
+    }
+    replace(estimateBox, h('p', { class: 'muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Measuring the folder in Drive…'));
+    try {
+      const found = await track(api.folderEstimate(selected.id, dialog.querySelector('#folder-recursive').checked));
+      if (mine !== estimateSeq) return;
+      estimate = found;
+      showEstimate();
+    } catch (err) {
+      if (mine !== estimateSeq) return;
+      replace(estimateBox, h('p', { class: 'muted' }, `Could not measure the folder: ${err.message}`));
+    }
+  }
+
+  function showEstimate() {
+    if (!estimate) return;
+    const lines = estimateLines(estimate, tickedKeys(), destinations);
+    replace(
+      estimateBox,
+      h('p', { class: 'picker-estimate__size' }, folderSizeText(estimate)),
+      lines.length
+        ? h('ul', { class: 'picker-estimate__costs' }, lines.map((l) => h('li', { dataset: { key: l.key } }, h('strong', {}, l.name), ': ', l.text)))
+        : h('p', { class: 'muted' }, 'Tick destinations to see what they would cost a month.'),
+    );
+  }
 
   function showSelected() {
     if (selected) {
@@ -133,6 +178,7 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
         selected = { id: folder.id, name: folder.name, path };
         error.textContent = '';
         showSelected();
+        loadEstimate();
       } },
       icon('folder'),
       folder.name,
