@@ -19,6 +19,8 @@ pub enum ConfigError {
     Yaml { path: String, message: String },
     #[error("config field `{field}` {problem}")]
     Invalid { field: String, problem: String },
+    #[error("cannot write config file {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
 }
 
 /// The largest file Fanout copies one by one from is at most 5 TiB (S3's object limit).
@@ -219,7 +221,8 @@ pub struct SyncConfig {
     pub upload_concurrency: usize,
     /// Workspace kind (`document`, `spreadsheet`, ...) → file extension to export to.
     pub export_formats: BTreeMap<String, String>,
-    pub bandwidth_limit: Option<String>,
+    /// `sync.bandwidth_limit`: rclone's timetable form, for Drive downloads and uploads.
+    pub bandwidth: crate::bandwidth::Timetable,
     pub schedule: Option<String>,
     /// When scheduled syncs run (parsed from `schedule`, e.g. `every 6h`, `daily at 02:30`).
     pub schedule_rule: Option<crate::schedule::Schedule>,
@@ -268,6 +271,79 @@ impl Config {
     pub fn enabled_destinations(&self) -> impl Iterator<Item = &DestinationConfig> {
         self.destinations.iter().filter(|d| d.enabled)
     }
+}
+
+/// Sets `sync.<key>` to `value` in a config file's text, leaving the rest of it (comments
+/// included) as it was; the result is validated before it is returned.
+pub fn with_sync_setting(text: &str, key: &str, value: &str) -> Result<String, ConfigError> {
+    let quoted = serde_json::to_string(value).unwrap_or_default(); // a JSON string is a YAML string
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let is_sync_header = |l: &str| {
+        l.strip_prefix("sync:").is_some_and(|rest| rest.trim().is_empty() || rest.trim_start().starts_with('#'))
+    };
+    match lines.iter().position(|l| is_sync_header(l)) {
+        None => {
+            lines.push("sync:".to_string());
+            lines.push(format!("  {key}: {quoted}"));
+        }
+        Some(header) => {
+            let mut indent: Option<String> = None;
+            let mut found = None;
+            let mut end = header + 1;
+            while let Some(line) = lines.get(end) {
+                let body = line.trim_start();
+                let own_indent = &line[..line.len() - body.len()];
+                let in_block = body.is_empty() || body.starts_with('#') || !own_indent.is_empty();
+                if !in_block {
+                    break;
+                }
+                if !body.is_empty() && !body.starts_with('#') {
+                    let indent = indent.get_or_insert_with(|| own_indent.to_string());
+                    if own_indent == indent.as_str() && body.strip_prefix(key).is_some_and(|r| r.starts_with(':')) {
+                        found = Some(end);
+                    }
+                }
+                end += 1;
+            }
+            let indent = indent.unwrap_or_else(|| "  ".to_string());
+            match found {
+                Some(at) => {
+                    let comment = trailing_comment(&lines[at]).map(|c| format!("  {c}")).unwrap_or_default();
+                    lines[at] = format!("{indent}{key}: {quoted}{comment}");
+                }
+                None => lines.insert(header + 1, format!("{indent}{key}: {quoted}")),
+            }
+        }
+    }
+    let edited = lines.join("\n") + "\n";
+    Config::parse(&edited, "config.yaml as edited")?;
+    Ok(edited)
+}
+
+/// The `# …` comment after a `key: value` line's value, if any (a `#` inside quotes is not one).
+fn trailing_comment(line: &str) -> Option<&str> {
+    let value = line.split_once(':')?.1;
+    let mut quote = None;
+    for (at, c) in value.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '#') if at == 0 || value[..at].ends_with(char::is_whitespace) => return Some(&value[at..]),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// Writes a config file's new text whole or not at all (a crash leaves the old one).
+pub fn write_config(path: &Path, text: &str) -> Result<(), ConfigError> {
+    let failed = |source| ConfigError::Write { path: path.to_path_buf(), source };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(failed)?;
+    }
+    let temporary = path.with_extension("yaml.new");
+    std::fs::write(&temporary, text).map_err(failed)?;
+    std::fs::rename(&temporary, path).map_err(failed)
 }
 
 fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
@@ -325,7 +401,8 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
         download_concurrency: concurrency("sync.download_concurrency", s.download_concurrency)?,
         upload_concurrency: concurrency("sync.upload_concurrency", s.upload_concurrency)?,
         export_formats,
-        bandwidth_limit: s.bandwidth_limit.filter(|b| !b.trim().is_empty()),
+        bandwidth: crate::bandwidth::Timetable::parse(s.bandwidth_limit.as_deref().unwrap_or(""))
+            .map_err(|problem| invalid("sync.bandwidth_limit", problem))?,
         schedule_rule,
         stale_after: match s.stale_after.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(text) => crate::schedule::parse_duration(text).filter(|d| d.as_secs() >= 60).ok_or_else(|| {
@@ -515,6 +592,28 @@ fn expand_home(path: &str) -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sync_setting_is_changed_in_place_keeping_the_comments() {
+        let edited = with_sync_setting(DEFAULT_CONFIG_YAML, "bandwidth_limit", "08:00,1M 19:00,off").unwrap();
+        let line = edited.lines().find(|l| l.trim_start().starts_with("bandwidth_limit:")).unwrap();
+        assert!(line.starts_with("  bandwidth_limit: \"08:00,1M 19:00,off\"  # rclone syntax"), "{line}");
+        assert_eq!(edited.lines().count(), DEFAULT_CONFIG_YAML.lines().count());
+        let parsed = Config::parse(&edited, "t").unwrap();
+        assert_eq!(parsed.sync.bandwidth.text(), "08:00,1M 19:00,off");
+
+        let without = "# mine\ndestinations: {}\nsync:\n    schedule: every 6h # nightly-ish\n";
+        let added = with_sync_setting(without, "bandwidth_limit", "2M").unwrap();
+        assert_eq!(
+            added,
+            "# mine\ndestinations: {}\nsync:\n    bandwidth_limit: \"2M\"\n    schedule: every 6h # nightly-ish\n"
+        );
+        assert_eq!(
+            with_sync_setting("google: {}\n", "bandwidth_limit", "off").unwrap(),
+            "google: {}\nsync:\n  bandwidth_limit: \"off\"\n"
+        );
+        assert!(with_sync_setting(without, "bandwidth_limit", "fast").is_err(), "what is written is validated");
+    }
 
     #[test]
     fn the_shipped_config_is_valid_and_ships_scaleway_disabled() {

@@ -6,6 +6,7 @@
 //! callers of [`engine::Engine`].
 
 pub mod auth;
+pub mod bandwidth;
 pub mod config;
 pub mod cost;
 pub mod db;

@@ -1,5 +1,6 @@
 //! The window's commands (docs/desktop-api.md): each delegates to the engine in a few lines.
 
+use fanout_core::bandwidth::BandwidthStatus;
 use fanout_core::DestinationInfo;
 use fanout_core::FolderPolicy;
 use fanout_core::{DestinationStats, FilePage, FileQuery, RunRecord};
@@ -135,6 +136,18 @@ pub async fn set_schedule_paused<R: Runtime>(
 ) -> CommandResult<SyncStatus> {
     crate::tray::set_paused(&app, paused);
     state.runner.status().await
+}
+
+#[tauri::command]
+pub fn bandwidth_limit(state: State<'_, AppState>) -> BandwidthStatus {
+    BandwidthStatus::of(&state.engine.bandwidth_limit())
+}
+
+/// A new bandwidth limit: applied to a running sync at once, and written to config.yaml.
+#[tauri::command]
+pub async fn set_bandwidth_limit(state: State<'_, AppState>, limit: String) -> CommandResult<BandwidthStatus> {
+    let timetable = state.engine.set_bandwidth_limit(&limit, state.info.config_path.as_deref()).await?;
+    Ok(BandwidthStatus::of(&timetable))
 }
 
 #[tauri::command]

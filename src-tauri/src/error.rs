@@ -31,6 +31,7 @@ impl From<EngineError> for CommandError {
                     "No folder is set up for backup yet: add one in Settings → Add Folder to Sync.",
                 )
             }
+            EngineError::Config(fanout_core::config::ConfigError::Write { .. }) => "internal",
             EngineError::Policy(_) | EngineError::UnknownSecretField { .. } | EngineError::Config(_) => "invalid_input",
             EngineError::UnknownDestination(_) => "not_found",
             EngineError::Storage(_) => "destination",

@@ -63,6 +63,8 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::drive_folders,
             commands::search_folders,
             commands::folder_estimate,
+            commands::bandwidth_limit,
+            commands::set_bandwidth_limit,
             commands::start_sync,
             commands::retry_failed,
             commands::cancel_sync,

@@ -336,3 +336,31 @@ fn backups_overdue_are_said_once_a_day_with_the_destinations_error_and_cleared_b
     assert!(!check(), "a good run ends it");
     assert!(d.ok("sync_status", json!({}))["overdue"].is_null());
 }
+
+#[test]
+fn a_bandwidth_limit_set_in_settings_applies_to_the_running_sync_and_is_kept_in_config_yaml() {
+    // One file of 8 MiB at 1 MiB/s: at least 8 s to come in from Drive at the old limit.
+    let d = start(1, 8 << 20, "sync:\n  bandwidth_limit: 1M\n", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": true }));
+    assert_eq!(
+        d.ok("bandwidth_limit", json!({})),
+        json!({ "limit": "1M", "now": { "upload": 1 << 20, "download": 1 << 20 } })
+    );
+    let refused = d.err("set_bandwidth_limit", json!({ "limit": "as fast as you can" }));
+    assert_eq!(refused["kind"], "invalid_input", "{refused}");
+
+    d.ok("start_sync", json!({}));
+    d.wait_for(EVENT_STARTED, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_secs(1));
+    let lifted = d.ok("set_bandwidth_limit", json!({ "limit": "08:00,off 20:00,off" }));
+    let changed = std::time::Instant::now();
+    assert_eq!(lifted, json!({ "limit": "08:00,off 20:00,off", "now": {} }));
+    let finished = d.wait_for(EVENT_FINISHED, Duration::from_secs(60));
+    assert_eq!(finished["status"], "succeeded", "{finished}");
+    let after = changed.elapsed();
+    assert!(after < Duration::from_secs(5), "the run took {after:?} more: the new limit did not reach it");
+
+    let yaml = std::fs::read_to_string(d.dir.path().join("config.yaml")).unwrap();
+    assert!(yaml.contains("  bandwidth_limit: \"08:00,off 20:00,off\"\n"), "{yaml}");
+    assert_eq!(yaml.matches("bandwidth_limit").count(), 1, "{yaml}");
+}

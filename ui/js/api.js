@@ -56,6 +56,8 @@ export const api = {
   driveFolders: (parentId) => invoke('drive_folders', parentId ? { parentId } : {}),
   searchFolders: (query) => invoke('search_folders', { query }),
   folderEstimate: (folder, recursive) => invoke('folder_estimate', { folder, recursive }),
+  bandwidthLimit: () => invoke('bandwidth_limit'),
+  setBandwidthLimit: (limit) => invoke('set_bandwidth_limit', { limit }),
 
   startSync: () => invoke('start_sync'),
   retryFailed: ({ destination = null, fileId = null } = {}) => invoke('retry_failed', { destination, fileId }),

@@ -154,6 +154,19 @@ export function folderSizeText(estimate) {
   return docs > 0 ? `${head} (${pluralize(docs, 'Google file')} counted once exported)` : head;
 }
 
+/** A rate in bytes per second as rclone writes it: 1048576 → "1 MiB/s"; none → "unlimited". */
+export function formatRate(bytesPerSecond) {
+  const n = toNumber(bytesPerSecond);
+  return n === null || n <= 0 ? 'unlimited' : `${formatBytes(n)}/s`;
+}
+
+/** The bandwidth line of Settings: "Now: uploads 1 MiB/s, downloads from Drive unlimited." */
+export function bandwidthText(status) {
+  if (!status) return null;
+  const { upload, download } = status.now || {};
+  return `Now: uploads ${formatRate(upload)}, downloads from Drive ${formatRate(download)}.`;
+}
+
 /** A run's length: 45 000 → "45 s", 185 000 → "3 min 5 s", 3 720 000 → "1 h 2 min". */
 export function formatDuration(ms) {
   const value = toNumber(ms);

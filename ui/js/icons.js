@@ -24,6 +24,7 @@ const ICONS = {
   key: [['circle', { cx: 8, cy: 15, r: 4 }], p('M10.8 12.2L20 3M16 7l3 3M14 9l2 2')],
   user: [['circle', { cx: 12, cy: 8, r: 4 }], p('M4 20a8 8 0 0 1 16 0')],
   clock: [['circle', { cx: 12, cy: 12, r: 9 }], p('M12 7v5l3 2')],
+  speedometer: [p('M4 18a8 8 0 1 1 16 0'), p('M12 18l4-6'), p('M8 18h8')],
   power: [p('M12 3v8'), p('M6.3 6.8a8 8 0 1 0 11.4 0')],
   search: [['circle', { cx: 11, cy: 11, r: 6.5 }], p('M16 16l4.5 4.5')],
   logo: [p('M5 12h4'), p('M9 12c3 0 4-6 8-6M9 12c3 0 4 6 8 6M9 12h8'), ['circle', { cx: 18.5, cy: 6, r: 1.6 }], ['circle', { cx: 18.5, cy: 12, r: 1.6 }], ['circle', { cx: 18.5, cy: 18, r: 1.6 }], ['circle', { cx: 4, cy: 12, r: 1.6 }]],

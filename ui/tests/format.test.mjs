@@ -16,6 +16,8 @@ import {
   costText,
   estimateLines,
   folderSizeText,
+  formatRate,
+  bandwidthText,
 } from '../js/format.js';
 
 test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
@@ -154,4 +156,11 @@ test("the folder picker's figure is the folder's Drive size times each ticked de
   assert.equal(estimateLines(estimate, ['scaleway'], destinations)[0].text, '+€0.15/month (STANDARD, prices as of 2025-06-01)');
   assert.equal(folderSizeText(estimate), '12 files, 10 GiB in Drive (2 Google files counted once exported)');
   assert.deepEqual(estimateLines(null, ['aws_s3'], destinations), []);
+});
+
+test('the bandwidth line says the rates in force now each way', () => {
+  assert.equal(formatRate(1024 * 1024), '1 MiB/s');
+  assert.equal(formatRate(undefined), 'unlimited');
+  assert.equal(bandwidthText({ limit: '08:00,1M 19:00,off', now: { upload: 1048576, download: 524288 } }), 'Now: uploads 1 MiB/s, downloads from Drive 512 KiB/s.');
+  assert.equal(bandwidthText({ limit: '', now: {} }), 'Now: uploads unlimited, downloads from Drive unlimited.');
 });

@@ -295,6 +295,8 @@ pub struct DriveClient {
     tokens: Arc<TokenSource>,
     backoff: Backoff,
     pacer: Arc<Pacer>,
+    /// Holds downloads to the bandwidth limit, when there is one.
+    throttle: Option<Arc<crate::bandwidth::Throttle>>,
 }
 
 impl std::fmt::Debug for DriveClient {
@@ -313,7 +315,14 @@ impl DriveClient {
             .build()
             .map_err(|e| DriveError::Network(e.to_string()))?;
         let pacer = Arc::new(Pacer::new(10.0, 100));
-        Ok(Self { http, base: base_url.trim_end_matches('/').to_string(), tokens, backoff: Backoff::default(), pacer })
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+            tokens,
+            backoff: Backoff::default(),
+            pacer,
+            throttle: None,
+        })
     }
 
     pub fn with_backoff(mut self, backoff: Backoff) -> Self {
@@ -324,6 +333,12 @@ impl DriveClient {
     /// Paces requests (clones share the pacer, so a whole run stays under one budget).
     pub fn with_pacer(mut self, pacer: Arc<Pacer>) -> Self {
         self.pacer = pacer;
+        self
+    }
+
+    /// Holds downloads to the throttle's rate (shared, so all downloads together keep to it).
+    pub fn with_throttle(mut self, throttle: Arc<crate::bandwidth::Throttle>) -> Self {
+        self.throttle = Some(throttle);
         self
     }
 
@@ -660,16 +675,24 @@ impl DriveClient {
         Ok(self.query_files(&q, &Corpus::User).await?.into_iter().filter(|f| f.name == name).collect())
     }
 
-    /// Downloads a binary file to `dest`, resuming with Range after a dropped connection.
-    pub async fn download(&self, id: &str, dest: &Path) -> Result<Downloaded, DriveError> {
+    /// Downloads a binary file to `dest`, resuming with Range after a dropped connection;
+    /// `received` is told the size of each piece as it arrives.
+    pub async fn download(&self, id: &str, dest: &Path, received: &Received<'_>) -> Result<Downloaded, DriveError> {
         let path = format!("/files/{}", encode(id));
-        self.stream_to_file(&path, &[("alt", "media"), ("supportsAllDrives", "true")], dest, true).await
+        let query = [("alt", "media"), ("supportsAllDrives", "true")];
+        self.stream_to_file(&path, &query, dest, Resumable::Yes, received).await
     }
 
     /// Exports a Google Workspace file to `dest` in the given MIME type.
-    pub async fn export(&self, id: &str, mime: &str, dest: &Path) -> Result<Downloaded, DriveError> {
+    pub async fn export(
+        &self,
+        id: &str,
+        mime: &str,
+        dest: &Path,
+        received: &Received<'_>,
+    ) -> Result<Downloaded, DriveError> {
         let path = format!("/files/{}/export", encode(id));
-        self.stream_to_file(&path, &[("mimeType", mime)], dest, false).await
+        self.stream_to_file(&path, &[("mimeType", mime)], dest, Resumable::No, received).await
     }
 
     async fn stream_to_file(
@@ -677,7 +700,8 @@ impl DriveClient {
         path: &str,
         query: &[(&str, &str)],
         dest: &Path,
-        resumable: bool,
+        resumable: Resumable,
+        received: &Received<'_>,
     ) -> Result<Downloaded, DriveError> {
         let staging = |source: std::io::Error| {
             let path = dest.display().to_string();
@@ -709,6 +733,10 @@ impl DriveClient {
             while let Some(chunk) = body.next().await {
                 match chunk {
                     Ok(bytes) => {
+                        if let Some(throttle) = &self.throttle {
+                            throttle.take(bytes.len()).await;
+                        }
+                        received(bytes.len() as u64);
                         md5.update(&bytes);
                         sha1.update(&bytes);
                         file.write_all(&bytes).await.map_err(staging)?;
@@ -722,7 +750,7 @@ impl DriveClient {
             }
             match dropped {
                 None => break,
-                Some(e) if resumable && resumes < 3 => {
+                Some(e) if resumable == Resumable::Yes && resumes < 3 => {
                     resumes += 1;
                     tracing::warn!(error = %e, written, "download dropped; resuming with Range");
                 }
@@ -733,6 +761,16 @@ impl DriveClient {
         file.flush().await.map_err(staging)?;
         Ok(Downloaded { size: written, md5: hex::encode(md5.finalize()), sha1: hex::encode(sha1.finalize()) })
     }
+}
+
+/// Told the size of each piece of a download as it arrives (for live progress).
+pub type Received<'a> = dyn Fn(u64) + Send + Sync + 'a;
+
+/// Whether a download can continue with Range after a dropped connection (exports cannot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resumable {
+    Yes,
+    No,
 }
 
 async fn error_from_response(response: reqwest::Response, path: &str) -> DriveError {

@@ -88,6 +88,8 @@ pub struct Engine {
     rclone_binary: Option<PathBuf>,
     /// One request budget for every Drive client of this engine.
     pacer: Arc<crate::drive::Pacer>,
+    /// The bandwidth limit in force: config.yaml's, or a newer one from Settings.
+    bandwidth: Arc<crate::bandwidth::Bandwidth>,
 }
 
 impl Engine {
@@ -97,7 +99,9 @@ impl Engine {
             .map_err(|source| EngineError::DataDir { path: data_dir.to_path_buf(), source })?;
         let db = Database::open(&data_dir.join("fanout.db")).await?;
         let pacer = Arc::new(crate::drive::Pacer::new(config.google.requests_per_second, config.google.request_burst));
+        let bandwidth = Arc::new(crate::bandwidth::Bandwidth::new(config.sync.bandwidth.clone()));
         Ok(Self {
+            bandwidth,
             config,
             db,
             data_dir: data_dir.to_path_buf(),
@@ -129,7 +133,10 @@ impl Engine {
             ..Default::default()
         };
         let pacer = self.pacer.clone();
-        Ok(DriveClient::new(&self.config.google.drive_url, tokens)?.with_backoff(backoff).with_pacer(pacer))
+        Ok(DriveClient::new(&self.config.google.drive_url, tokens)?
+            .with_backoff(backoff)
+            .with_pacer(pacer)
+            .with_throttle(self.bandwidth.download.clone()))
     }
 
     /// Has rclone started by `launcher` from now on (the desktop app's sidecar).
@@ -153,7 +160,7 @@ impl Engine {
     /// Starts the rclone daemon with every enabled destination.
     pub async fn storage(&self) -> Result<StorageManager, EngineError> {
         let rclone = self.rclone()?;
-        Ok(StorageManager::start(&self.config, self.secrets.as_ref(), &rclone, &self.data_dir).await?)
+        Ok(StorageManager::start(&self.bandwidth, &self.config, self.secrets.as_ref(), &rclone, &self.data_dir).await?)
     }
 
     /// Every configured destination, with whether its keys are available.
@@ -405,6 +412,7 @@ impl Engine {
             secrets: self.secrets.as_ref(),
             rclone,
             data_dir: &self.data_dir,
+            bandwidth: &self.bandwidth,
         }
     }
 
@@ -565,6 +573,33 @@ impl Engine {
     }
 
     // ---- reading the ledger -----------------------------------------------------------------
+
+    /// The bandwidth limit in force now (config.yaml's, or the last one set).
+    pub fn bandwidth_limit(&self) -> crate::bandwidth::Timetable {
+        self.bandwidth.timetable()
+    }
+
+    /// A new bandwidth limit (rclone's timetable form), applied at once to a running sync and
+    /// written to `config_path` (when given) for the next start.
+    pub async fn set_bandwidth_limit(
+        &self,
+        limit: &str,
+        config_path: Option<&Path>,
+    ) -> Result<crate::bandwidth::Timetable, EngineError> {
+        let timetable = crate::bandwidth::Timetable::parse(limit)
+            .map_err(|problem| ConfigError::Invalid { field: "sync.bandwidth_limit".into(), problem })?;
+        if let Some(path) = config_path {
+            let text = match std::fs::read_to_string(path) {
+                Ok(text) => text,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => crate::config::DEFAULT_CONFIG_YAML.to_string(),
+                Err(source) => return Err(ConfigError::Read { path: path.to_path_buf(), source }.into()),
+            };
+            let edited = crate::config::with_sync_setting(&text, "bandwidth_limit", timetable.text())?;
+            crate::config::write_config(path, &edited)?;
+        }
+        self.bandwidth.set(timetable.clone());
+        Ok(timetable)
+    }
 
     /// Per destination: its pairs by state, the bytes it holds and what they cost a month.
     pub async fn stats(&self) -> Result<Vec<DestinationStats>, EngineError> {

@@ -41,6 +41,20 @@ pub struct CopyOptions {
 }
 
 impl RcloneDaemon {
+    /// Sets the bandwidth limit of every transfer from now on (`core/bwlimit`): one rate,
+    /// `upload:download`, since rc takes no timetable.
+    pub async fn set_bandwidth_limit(&self, rate: &str) -> Result<(), RcloneError> {
+        self.call("core/bwlimit", json!({ "rate": rate })).await?;
+        Ok(())
+    }
+
+    /// The bandwidth limit rclone holds now: (bytes per second up, down); `None` is unlimited.
+    pub async fn bandwidth_limit(&self) -> Result<(Option<u64>, Option<u64>), RcloneError> {
+        let answer = self.call("core/bwlimit", json!({})).await?;
+        let side = |key: &str| answer.get(key).and_then(Value::as_i64).filter(|r| *r > 0).map(|r| r as u64);
+        Ok((side("bytesPerSecondTx"), side("bytesPerSecondRx")))
+    }
+
     /// Lists `dir` at `fs` (`operations/list`).
     pub async fn list(&self, fs: &str, dir: &str, options: &ListOptions) -> Result<Vec<ListedFile>, RcloneError> {
         let mut opt = json!({ "noModTime": true, "noMimeType": true, "recurse": options.recurse });

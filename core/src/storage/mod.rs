@@ -11,10 +11,12 @@ pub mod versions;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::bandwidth::Bandwidth;
 use crate::config::{Config, DestinationConfig};
 use crate::rclone::{CopyOptions, ListOptions, Rclone, RcloneDaemon, RcloneError};
 use crate::secrets::{SecretError, SecretStore};
@@ -75,7 +77,9 @@ struct Destination {
 
 /// Fan-out over destinations through one rclone daemon.
 pub struct StorageManager {
-    daemon: RcloneDaemon,
+    daemon: Arc<RcloneDaemon>,
+    /// Keeps rclone at the bandwidth limit's current rate while the daemon runs.
+    bandwidth_follower: tokio::task::JoinHandle<()>,
     destinations: Vec<Destination>,
     transfers: usize,
     /// Who keeps earlier versions at each destination, once asked.
@@ -167,6 +171,7 @@ fn explain(dest: &DestinationConfig, raw: &str) -> String {
 impl StorageManager {
     /// Starts the daemon with a remote for every enabled destination whose secrets are found.
     pub async fn start(
+        bandwidth: &Arc<Bandwidth>,
         config: &Config,
         secrets: &dyn SecretStore,
         rclone: &Rclone,
@@ -189,11 +194,17 @@ impl StorageManager {
                 unusable,
             });
         }
-        if let Some(limit) = &config.sync.bandwidth_limit {
-            env.push(("RCLONE_BWLIMIT".into(), limit.clone()));
-        }
-        let daemon = RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?;
-        Ok(Self { daemon, destinations, transfers: config.sync.upload_concurrency, keepers: Default::default() })
+        let daemon = Arc::new(RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?);
+        // The limit holds from the first transfer on; the follower keeps it current.
+        bandwidth.apply(&daemon).await?;
+        let bandwidth_follower = tokio::spawn(bandwidth.clone().follow(daemon.clone()));
+        Ok(Self {
+            daemon,
+            bandwidth_follower,
+            destinations,
+            transfers: config.sync.upload_concurrency,
+            keepers: Default::default(),
+        })
     }
 
     pub fn daemon(&self) -> &RcloneDaemon {
@@ -376,7 +387,14 @@ impl StorageManager {
     }
 
     pub async fn shutdown(&self) {
+        self.bandwidth_follower.abort();
         self.daemon.shutdown().await;
+    }
+}
+
+impl Drop for StorageManager {
+    fn drop(&mut self) {
+        self.bandwidth_follower.abort();
     }
 }
 

@@ -85,6 +85,8 @@ pub struct SyncContext<'a> {
     /// The rclone binary; the daemon is started only when there is something to copy.
     pub rclone: &'a crate::rclone::Rclone,
     pub data_dir: &'a Path,
+    /// The bandwidth limit in force (Settings may change it during the run).
+    pub bandwidth: &'a std::sync::Arc<crate::bandwidth::Bandwidth>,
 }
 
 /// Lists Drive, stores the listing, and returns the plan (no transfer happens).
@@ -223,7 +225,7 @@ async fn run_inner(
     if !plan.files.is_empty() {
         ctx.db.clear_clean_plan().await?;
         let started = std::time::Instant::now();
-        let storage = StorageManager::start(ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
+        let storage = StorageManager::start(ctx.bandwidth, ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
         tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
         let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
         write_indexes(ctx, &storage, &progress.snapshot()).await;

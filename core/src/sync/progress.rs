@@ -1,7 +1,7 @@
 //! Progress of a sync, sent on a channel and throttled to a few events per second.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -40,26 +40,32 @@ pub struct DestinationProgress {
     pub bytes_uploaded: u64,
 }
 
-/// Keeps the current snapshot and sends it when enough time has passed.
+/// Keeps the current snapshot and sends it when enough time has passed. Clones share it (the
+/// downloads, in their own task, count bytes as they arrive).
+#[derive(Clone)]
 pub struct ProgressReporter {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
     tx: Option<UnboundedSender<SyncEvent>>,
     state: Mutex<(ProgressSnapshot, Option<Instant>)>,
 }
 
 impl ProgressReporter {
     pub fn new(tx: Option<UnboundedSender<SyncEvent>>) -> Self {
-        Self { tx, state: Mutex::new((ProgressSnapshot::default(), None)) }
+        Self { shared: Arc::new(Shared { tx, state: Mutex::new((ProgressSnapshot::default(), None)) }) }
     }
 
     pub fn send(&self, event: SyncEvent) {
-        if let Some(tx) = &self.tx {
+        if let Some(tx) = &self.shared.tx {
             let _ = tx.send(event);
         }
     }
 
     /// Applies a change and sends the snapshot if the last one went out long enough ago.
     pub fn update(&self, change: impl FnOnce(&mut ProgressSnapshot)) {
-        let Ok(mut state) = self.state.lock() else {
+        let Ok(mut state) = self.shared.state.lock() else {
             return;
         };
         change(&mut state.0);
@@ -74,7 +80,7 @@ impl ProgressReporter {
 
     /// Sends the current snapshot now (at the end of a run).
     pub fn flush(&self) {
-        let snapshot = match self.state.lock() {
+        let snapshot = match self.shared.state.lock() {
             Ok(state) => state.0.clone(),
             Err(_) => return,
         };
@@ -83,7 +89,7 @@ impl ProgressReporter {
 
     /// What has been done so far (the run's summary counts what was copied from it).
     pub fn snapshot(&self) -> ProgressSnapshot {
-        self.state.lock().map(|s| s.0.clone()).unwrap_or_default()
+        self.shared.state.lock().map(|s| s.0.clone()).unwrap_or_default()
     }
 }
 

@@ -121,6 +121,7 @@ impl Transfer<'_> {
             self.sync.download_concurrency,
             stop_downloads.clone(),
             tx,
+            self.progress.clone(),
         ));
 
         // Results are written by a second loop, so the next upload never waits for the database.
@@ -179,10 +180,8 @@ impl Transfer<'_> {
                 }
                 Ok(downloaded) => downloaded,
             };
-            self.progress.update(|p| {
-                p.files_downloaded += 1;
-                p.bytes_downloaded += downloaded.size;
-            });
+            // Its bytes were counted as they arrived.
+            self.progress.update(|p| p.files_downloaded += 1);
             if downloaded.size >= self.sync.large_file_threshold {
                 self.flush(vec![(next.file, downloaded)], &results).await;
                 continue;
@@ -489,14 +488,17 @@ async fn download_all(
     concurrency: usize,
     cancel: CancellationToken,
     tx: mpsc::Sender<Staged>,
+    progress: ProgressReporter,
 ) {
     let mut downloads = futures::stream::iter(files)
         .map(|file| {
             let drive = drive.clone();
             let staging = staging.clone();
+            let progress = progress.clone();
             async move {
                 let mut file = file;
-                let result = fetch_one(&drive, &staging, &mut file).await;
+                let received = |bytes: u64| progress.update(|p| p.bytes_downloaded += bytes);
+                let result = fetch_one(&drive, &staging, &mut file, &received).await;
                 Staged { file, result }
             }
         })
@@ -518,7 +520,12 @@ async fn download_all(
 /// changed since the listing and the new md5 matches, the new version is what gets backed up
 /// (`file` is updated). Otherwise it is downloaded once more, and if it still does not match
 /// the file fails and its bytes are removed, so they reach no destination.
-async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) -> Result<Downloaded, FetchError> {
+async fn fetch_one(
+    drive: &DriveClient,
+    staging: &Path,
+    file: &mut PlannedFile,
+    received: &(dyn Fn(u64) + Send + Sync),
+) -> Result<Downloaded, FetchError> {
     let target = staging.join(&file.remote_path);
     if let Some(parent) = target.parent() {
         tokio::fs::create_dir_all(parent)
@@ -528,8 +535,8 @@ async fn fetch_one(drive: &DriveClient, staging: &Path, file: &mut PlannedFile) 
     let mut last_error = String::new();
     for _attempt in 0..2 {
         let result = match &file.export_mime {
-            Some(mime) => drive.export(&file.content_id, mime, &target).await,
-            None => drive.download(&file.content_id, &target).await,
+            Some(mime) => drive.export(&file.content_id, mime, &target, received).await,
+            None => drive.download(&file.content_id, &target, received).await,
         };
         let downloaded = match result {
             Ok(d) => d,

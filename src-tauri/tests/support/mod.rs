@@ -57,6 +57,9 @@ pub fn start(files: usize, size: usize, sync_yaml: &str, secrets: Option<Arc<dyn
         dir.path().join("backup").display(),
         s3.endpoint()
     );
+    // Written out, as the app's own config file, for the commands that change it.
+    let config_path = dir.path().join("config.yaml");
+    std::fs::write(&config_path, &yaml).unwrap();
     let memory = MemorySecrets::default();
     memory.set("google", "access_token", DEFAULT_TOKEN);
     memory.set("aws_s3", "access_key_id", &s3.access_key);
@@ -86,7 +89,7 @@ pub fn start(files: usize, size: usize, sync_yaml: &str, secrets: Option<Arc<dyn
             let _ = tx.send((name.to_string(), payload));
         });
     }
-    let state = AppState::new(engine, fanout_desktop::emitter(app.handle()), None, None);
+    let state = AppState::new(engine, fanout_desktop::emitter(app.handle()), Some(config_path), None);
     tauri::Manager::manage(&app, state);
     Desktop { dir, drive, s3, app, window, events, events_rx: Mutex::new(rx), secrets }
 }

@@ -8,7 +8,7 @@ import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { confirmDialog } from '../confirm.js';
 import { destinationBadge, indexDestinations } from '../badges.js';
-import { relativeTime, formatDate } from '../format.js';
+import { relativeTime, formatDate, bandwidthText } from '../format.js';
 import { openFolderPicker } from './folder-picker.js';
 
 export function createSettings(root, { store, shared, track }) {
@@ -21,6 +21,7 @@ export function createSettings(root, { store, shared, track }) {
   const policyList = h('div', { id: 'folder-policies-list', class: 'policy-list' });
   const addFolder = h('button', { type: 'button', id: 'add-folder', class: 'btn btn--primary', onclick: () => editPolicy(null) }, icon('plus'), 'Add Folder to Sync');
   const scheduleBody = h('div', { class: 'card__body', id: 'schedule-settings' });
+  const bandwidthBody = h('div', { class: 'card__body', id: 'bandwidth-settings' });
   const autostartBody = h('div', { class: 'card__body', id: 'autostart-settings' });
   const aboutBody = h('div', { class: 'card__body', id: 'about' });
 
@@ -44,6 +45,7 @@ export function createSettings(root, { store, shared, track }) {
       policyList,
     ),
     section('settings-schedule', 'clock', 'Schedule', scheduleBody),
+    section('settings-bandwidth', 'speedometer', 'Bandwidth', bandwidthBody),
     section('settings-autostart', 'power', 'Start at login', autostartBody),
     section('settings-about', 'info', 'About', aboutBody),
   );
@@ -349,6 +351,46 @@ export function createSettings(root, { store, shared, track }) {
     }
   }
 
+  // --- Bandwidth --------------------------------------------------------------------------------
+
+  async function loadBandwidth() {
+    try {
+      renderBandwidth(await api.bandwidthLimit());
+    } catch (err) {
+      replace(bandwidthBody, stateBlock('error', 'Could not read the bandwidth limit', err.message, retry(loadBandwidth)));
+    }
+  }
+
+  function renderBandwidth(status) {
+    const input = h('input', { type: 'text', id: 'bandwidth-limit', class: 'input mono', value: status.limit, placeholder: 'unlimited, e.g. 10M or 08:00,1M 19:00,off', autocomplete: 'off', spellcheck: 'false', 'aria-describedby': 'bandwidth-help bandwidth-now' });
+    const error = h('p', { id: 'bandwidth-error', class: 'form-error', role: 'alert' });
+    const save = h('button', { type: 'submit', id: 'bandwidth-save', class: 'btn' }, 'Apply');
+    const form = h('form', { class: 'secret-row', onsubmit: (e) => onBandwidth(e, input, save, error) },
+      h('label', { class: 'field', for: 'bandwidth-limit' }, h('span', { class: 'field__label' }, 'Limit'), input),
+      save,
+    );
+    replace(
+      bandwidthBody,
+      h('p', { id: 'bandwidth-help', class: 'muted' }, 'For uploads to destinations and downloads from Drive, in rclone’s form: one rate (10M, 512K; upload:download as 1M:4M), or times of day with a rate from then on (08:00,1M 19:00,off; Sat-00:00,off for one weekday). Empty means unlimited. It applies at once, also to a sync that is running.'),
+      form,
+      h('p', { id: 'bandwidth-now' }, bandwidthText(status)),
+      error,
+    );
+  }
+
+  async function onBandwidth(e, input, save, error) {
+    e.preventDefault();
+    save.disabled = true;
+    error.textContent = '';
+    try {
+      renderBandwidth(await track(api.setBandwidthLimit(input.value.trim())));
+      bandwidthBody.querySelector('#bandwidth-limit').focus();
+    } catch (err) {
+      error.textContent = err.message;
+      save.disabled = false;
+    }
+  }
+
   // --- Start at login ---------------------------------------------------------------------------
 
   async function loadAutostart() {
@@ -410,7 +452,7 @@ export function createSettings(root, { store, shared, track }) {
 
   async function load() {
     // Destinations first: the policy badges need their names and states.
-    await Promise.all([loadGoogle(), loadDestinations().then(loadPolicies), loadSchedule(), loadAutostart(), loadAbout()]);
+    await Promise.all([loadGoogle(), loadDestinations().then(loadPolicies), loadSchedule(), loadBandwidth(), loadAutostart(), loadAbout()]);
   }
 
   return { load };
