@@ -1,8 +1,10 @@
-//! `fanout sync`: a progress bar on a terminal, JSON with `--json`, Ctrl-C cancels.
+//! `fanout sync`: a progress bar on a terminal, JSON with `--json`, Ctrl-C cancels, Ctrl-Z
+//! pauses (the process stops as a shell expects; `fg` continues the same run).
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
+use fanout_core::pause::Pause;
 use fanout_core::{Engine, EngineError};
 use fanout_core::{SyncEvent, SyncOptions, SyncSummary};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -67,6 +69,35 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
         print_summary(&summary);
     }
     Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
+}
+
+/// Ctrl-Z (SIGTSTP): the run is paused so nothing new starts, then the process stops itself as
+/// the shell expects; SIGCONT (`fg`, `bg`, `kill -CONT`) resumes the same run. A copy under way
+/// continues from where it was (rclone retries what a long stop cut), and only verified copies
+/// are ever recorded, so a stop loses nothing and sends nothing twice that was verified.
+async fn stop_on_ctrl_z(pause: Pause, bar: Option<ProgressBar>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut stop), Ok(mut cont)) =
+        (signal(SignalKind::from_raw(libc::SIGTSTP)), signal(SignalKind::from_raw(libc::SIGCONT)))
+    else {
+        return;
+    };
+    let say = |text: &str| match &bar {
+        Some(bar) => bar.println(text),
+        None => eprintln!("{text}"),
+    };
+    while stop.recv().await.is_some() {
+        pause.pause();
+        say("Sync paused: nothing new starts. Run `fg` to continue it.");
+        // SAFETY: raise() only sends a signal to this process; SIGSTOP cannot be caught, so the
+        // process stops here until it is continued.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+        let _ = cont.recv().await;
+        pause.resume();
+        say("Sync continued.");
+    }
 }
 
 /// Which sync to run.
@@ -134,7 +165,9 @@ pub async fn run_with_progress(
             }
         })
     };
-    let options = SyncOptions { cancel, progress: Some(tx) };
+    let pause = Pause::default();
+    let ctrl_z = tokio::spawn(stop_on_ctrl_z(pause.clone(), bar.clone()));
+    let options = SyncOptions { cancel, pause, progress: Some(tx) };
     let result = match request {
         SyncRequest::Plan(plan) => engine.execute(plan, options).await.map(Some),
         SyncRequest::Now => engine.sync(options).await.map(Some),
@@ -142,6 +175,7 @@ pub async fn run_with_progress(
     };
     let _ = bar_task.await;
     ctrl_c.abort();
+    ctrl_z.abort();
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }

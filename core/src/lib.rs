@@ -12,6 +12,7 @@ pub mod cost;
 pub mod db;
 pub mod drive;
 pub mod engine;
+pub mod pause;
 pub mod policy;
 pub mod rclone;
 pub mod restore;

@@ -58,7 +58,7 @@ async fn a_cancelled_sync_records_only_verified_pairs_and_the_next_run_finishes(
             events
         })
     };
-    let summary = s.engine.sync(SyncOptions { cancel, progress: Some(tx) }).await.unwrap();
+    let summary = s.engine.sync(SyncOptions { cancel, progress: Some(tx), ..Default::default() }).await.unwrap();
     let events = canceller.await.unwrap();
     assert_eq!(summary.status, "cancelled");
     assert!(matches!(events.first(), Some(SyncEvent::Started { .. })));

@@ -118,6 +118,18 @@ pub fn retry_failed(
     state.runner.start_retry(fanout_core::RetryScope { destination, file_id })
 }
 
+/// Pauses the running sync: copies under way finish, nothing new starts.
+#[tauri::command]
+pub fn pause_sync<R: Runtime>(app: AppHandle<R>) -> bool {
+    crate::tray::set_run_paused(&app, true)
+}
+
+/// Resumes a paused sync where it stopped.
+#[tauri::command]
+pub fn resume_sync<R: Runtime>(app: AppHandle<R>) -> bool {
+    crate::tray::set_run_paused(&app, false)
+}
+
 #[tauri::command]
 pub fn cancel_sync(state: State<'_, AppState>) -> bool {
     state.runner.cancel()

@@ -65,6 +65,8 @@ pub fn configure<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
             commands::folder_estimate,
             commands::bandwidth_limit,
             commands::set_bandwidth_limit,
+            commands::pause_sync,
+            commands::resume_sync,
             commands::start_sync,
             commands::retry_failed,
             commands::cancel_sync,
@@ -136,6 +138,7 @@ fn follow_runs<R: Runtime>(app: &tauri::AppHandle<R>, runner: &SyncRunner) {
         }
         RunNews::Progress(p) => tray::set_status(&handle, &format!("syncing {} of {}", p.files_done, p.files_total)),
         RunNews::Finished(end) => {
+            tray::show_run_paused(&handle, false);
             tray::set_status(&handle, &format!("last sync {}", end.status));
             let badge = if end.status.had_trouble() { tray::TrayBadge::Failed } else { tray::TrayBadge::None };
             tray::set_badge(&handle, badge);

@@ -4,6 +4,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
+use fanout_core::pause::Pause;
 use fanout_core::schedule::{self, SystemClock};
 use fanout_core::Engine;
 use fanout_core::{ProgressSnapshot, RetryScope, SyncEvent, SyncOptions, SyncSummary};
@@ -17,6 +18,7 @@ use crate::error::{CommandError, CommandResult};
 pub const EVENT_STARTED: &str = "sync://started";
 pub const EVENT_PROGRESS: &str = "sync://progress";
 pub const EVENT_FINISHED: &str = "sync://finished";
+pub const EVENT_PAUSED: &str = "sync://paused";
 
 /// Sends an event to the window.
 pub type Emit = Arc<dyn Fn(&str, Value) + Send + Sync>;
@@ -51,6 +53,9 @@ type Observer = Arc<dyn Fn(&RunNews) + Send + Sync>;
 #[derive(Debug, Clone, Serialize)]
 pub struct SyncStatus {
     pub running: bool,
+    /// The running sync is paused (nothing new starts until it is resumed).
+    pub run_paused: bool,
+    /// Scheduled syncs are paused.
     pub paused: bool,
     pub schedule: Option<String>,
     /// When the next scheduled sync is due (RFC 3339), unless paused.
@@ -74,6 +79,7 @@ enum RunKind {
 #[derive(Default)]
 struct Current {
     cancel: Option<CancellationToken>,
+    pause: Pause,
     progress: Option<ProgressSnapshot>,
 }
 
@@ -123,7 +129,7 @@ impl SyncRunner {
 
     fn start_run(&self, kind: RunKind) -> CommandResult<()> {
         let cancel = CancellationToken::new();
-        {
+        let pause = {
             let mut current = self.current.lock().map_err(|_| CommandError::new("internal", "sync state poisoned"))?;
             if current.cancel.is_some() {
                 return Err(CommandError::new(
@@ -132,8 +138,10 @@ impl SyncRunner {
                 ));
             }
             current.cancel = Some(cancel.clone());
+            current.pause = Pause::default();
             current.progress = None;
-        }
+            current.pause.clone()
+        };
         let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
         let (engine, emit, current) = (self.engine.clone(), self.emit.clone(), self.current.clone());
         let scheduled_attempt = self.scheduled_attempt.clone();
@@ -166,7 +174,7 @@ impl SyncRunner {
                     }
                 }
             };
-            let options = SyncOptions { cancel, progress: Some(tx) };
+            let options = SyncOptions { cancel, pause, progress: Some(tx) };
             let run = async {
                 match &kind {
                     RunKind::Now => engine.sync(options).await.map(Some),
@@ -207,13 +215,34 @@ impl SyncRunner {
     }
 
     pub fn cancel(&self) -> bool {
-        match self.current.lock().ok().and_then(|c| c.cancel.clone()) {
-            Some(cancel) => {
+        match self.current.lock().ok().and_then(|c| c.cancel.clone().map(|cancel| (cancel, c.pause.clone()))) {
+            Some((cancel, pause)) => {
                 cancel.cancel();
+                // Whatever waits for a resume sees the cancel instead.
+                pause.resume();
                 true
             }
             None => false,
         }
+    }
+
+    /// Pauses the running sync (copies under way finish; nothing new starts); false when no
+    /// sync runs or it already was paused.
+    pub fn pause_run(&self) -> bool {
+        self.running_pause().is_some_and(|p| p.pause())
+    }
+
+    /// Resumes a paused sync; false when none was paused.
+    pub fn resume_run(&self) -> bool {
+        self.running_pause().is_some_and(|p| p.resume())
+    }
+
+    pub fn is_run_paused(&self) -> bool {
+        self.running_pause().is_some_and(|p| p.is_paused())
+    }
+
+    fn running_pause(&self) -> Option<Pause> {
+        self.current.lock().ok().filter(|c| c.cancel.is_some()).map(|c| c.pause.clone())
     }
 
     pub fn set_paused(&self, paused: bool) {
@@ -231,6 +260,7 @@ impl SyncRunner {
         let last_run = self.engine.recent_runs(1).await?.into_iter().next();
         Ok(SyncStatus {
             running: self.is_running(),
+            run_paused: self.is_run_paused(),
             paused: self.is_paused(),
             schedule: self.engine.config.sync.schedule.clone(),
             next_due: self

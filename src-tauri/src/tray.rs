@@ -1,4 +1,5 @@
-//! The tray: a status line, Sync now, Pause/Resume scheduled syncs, Open Fanout, Quit.
+//! The tray: a status line, Sync now, Pause/Resume this sync, Pause/Resume scheduled syncs,
+//! Open Fanout, Quit.
 //!
 //! Linux trays show no tooltips, so the state is also the first (disabled) menu item.
 
@@ -14,6 +15,7 @@ use crate::state::AppState;
 pub const TRAY_ID: &str = "fanout";
 pub const MENU_SYNC_NOW: &str = "sync_now";
 pub const MENU_PAUSE: &str = "pause";
+pub const MENU_PAUSE_RUN: &str = "pause_run";
 pub const MENU_OPEN: &str = "open";
 pub const MENU_QUIT: &str = "quit";
 
@@ -21,6 +23,7 @@ pub const MENU_QUIT: &str = "quit";
 pub struct TrayItems<R: Runtime> {
     pub status: MenuItem<R>,
     pub pause: MenuItem<R>,
+    pub pause_run: MenuItem<R>,
     badge: Mutex<TrayBadge>,
 }
 
@@ -50,17 +53,18 @@ impl TrayBadge {
 pub fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Fanout: idle", false, None::<&str>)?;
     let sync_now = MenuItem::with_id(app, MENU_SYNC_NOW, "Sync now", true, None::<&str>)?;
+    let pause_run = MenuItem::with_id(app, MENU_PAUSE_RUN, PAUSE_RUN_TEXT, true, None::<&str>)?;
     let pause = MenuItem::with_id(app, MENU_PAUSE, "Pause scheduled syncs", true, None::<&str>)?;
     let open = MenuItem::with_id(app, MENU_OPEN, "Open Fanout", true, None::<&str>)?;
     let quit = MenuItem::with_id(app, MENU_QUIT, "Quit", true, None::<&str>)?;
     let separator = PredefinedMenuItem::separator(app)?;
-    let menu = Menu::with_items(app, &[&status, &separator, &sync_now, &pause, &open, &quit])?;
+    let menu = Menu::with_items(app, &[&status, &separator, &sync_now, &pause_run, &pause, &open, &quit])?;
     let mut tray = TrayIconBuilder::with_id(TRAY_ID).tooltip("Fanout").menu(&menu);
     if let Some(icon) = app.default_window_icon() {
         tray = tray.icon(icon.clone());
     }
     tray.on_menu_event(|app, event| handle_menu(app, event.id().as_ref())).build(app)?;
-    app.manage(TrayItems { status, pause, badge: Mutex::new(TrayBadge::None) });
+    app.manage(TrayItems { status, pause, pause_run, badge: Mutex::new(TrayBadge::None) });
     Ok(())
 }
 
@@ -74,6 +78,9 @@ pub fn handle_menu<R: Runtime>(app: &AppHandle<R>, id: &str) {
             }
         }
         MENU_PAUSE => set_paused(app, !state.runner.is_paused()),
+        MENU_PAUSE_RUN => {
+            set_run_paused(app, !state.runner.is_run_paused());
+        }
         MENU_OPEN => show_main_window(app),
         MENU_QUIT => app.exit(0),
         _ => {}
@@ -86,6 +93,30 @@ pub fn set_paused<R: Runtime>(app: &AppHandle<R>, paused: bool) {
     if let Some(items) = app.try_state::<TrayItems<R>>() {
         let text = if paused { "Resume scheduled syncs" } else { "Pause scheduled syncs" };
         let _ = items.pause.set_text(text);
+    }
+}
+
+const PAUSE_RUN_TEXT: &str = "Pause this sync";
+
+/// Pauses or resumes the running sync, keeping the tray in step and telling the window
+/// (`sync://paused`); false when no sync runs (or it already was so).
+pub fn set_run_paused<R: Runtime>(app: &AppHandle<R>, paused: bool) -> bool {
+    let state = app.state::<AppState>();
+    let changed = if paused { state.runner.pause_run() } else { state.runner.resume_run() };
+    if changed {
+        show_run_paused(app, paused);
+        if paused {
+            set_status(app, "sync paused");
+        }
+        (state.emit)(crate::runner::EVENT_PAUSED, serde_json::json!({ "paused": paused }));
+    }
+    changed
+}
+
+/// The pause item's words: what choosing it would do.
+pub fn show_run_paused<R: Runtime>(app: &AppHandle<R>, paused: bool) {
+    if let Some(items) = app.try_state::<TrayItems<R>>() {
+        let _ = items.pause_run.set_text(if paused { "Resume this sync" } else { PAUSE_RUN_TEXT });
     }
 }
 

@@ -42,6 +42,9 @@ struct Shared {
     swallowed: Vec<String>,
     uploads: BTreeMap<String, FakeUpload>,
     next_upload: u64,
+    /// Upload requests seen per key (whole objects and multipart parts; copies excluded),
+    /// swallowed or forwarded.
+    puts: BTreeMap<String, u32>,
 }
 
 struct Proxy {
@@ -106,6 +109,11 @@ impl LyingS3Proxy {
         lock(&self.shared).swallow.clear();
     }
 
+    /// How many upload requests (whole objects and parts) each key got so far.
+    pub fn puts(&self) -> BTreeMap<String, u32> {
+        lock(&self.shared).puts.clone()
+    }
+
     /// Keys swallowed so far (without the bucket), one entry per upload.
     pub fn swallowed(&self) -> Vec<String> {
         lock(&self.shared).swallowed.clone()
@@ -135,6 +143,9 @@ impl Proxy {
         let params = query_params(uri);
         let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
         let mut shared = lock(&self.shared);
+        if *method == Method::PUT && !headers.contains_key("x-amz-copy-source") {
+            *shared.puts.entry(key.clone()).or_default() += 1;
+        }
 
         // Requests about an upload the proxy made up are answered by it, whatever the
         // swallow list says now.

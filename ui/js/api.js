@@ -62,6 +62,8 @@ export const api = {
   startSync: () => invoke('start_sync'),
   retryFailed: ({ destination = null, fileId = null } = {}) => invoke('retry_failed', { destination, fileId }),
   cancelSync: () => invoke('cancel_sync'),
+  pauseSync: () => invoke('pause_sync'),
+  resumeSync: () => invoke('resume_sync'),
   syncStatus: () => invoke('sync_status'),
   destinationStats: () => invoke('destination_stats'),
   recentRuns: (limit = 10) => invoke('recent_runs', { limit }),

@@ -297,6 +297,8 @@ pub struct DriveClient {
     pacer: Arc<Pacer>,
     /// Holds downloads to the bandwidth limit, when there is one.
     throttle: Option<Arc<crate::bandwidth::Throttle>>,
+    /// While paused, no request is sent and downloads hold between pieces.
+    pause: Option<crate::pause::Pause>,
 }
 
 impl std::fmt::Debug for DriveClient {
@@ -322,6 +324,7 @@ impl DriveClient {
             backoff: Backoff::default(),
             pacer,
             throttle: None,
+            pause: None,
         })
     }
 
@@ -340,6 +343,19 @@ impl DriveClient {
     pub fn with_throttle(mut self, throttle: Arc<crate::bandwidth::Throttle>) -> Self {
         self.throttle = Some(throttle);
         self
+    }
+
+    /// Holds this client's requests and downloads while `pause` is paused.
+    pub fn with_pause(mut self, pause: crate::pause::Pause) -> Self {
+        self.pause = Some(pause);
+        self
+    }
+
+    /// Waits while this client's run is paused.
+    pub async fn until_resumed(&self) {
+        if let Some(pause) = &self.pause {
+            pause.until_resumed().await;
+        }
     }
 
     /// Sends a GET, retrying transient failures; returns the successful response.
@@ -387,6 +403,7 @@ impl DriveClient {
                     }
                 },
             };
+            self.until_resumed().await;
             self.pacer.wait().await;
             let (error, retry_after) = match build(&current).send().await {
                 Ok(response) if response.status().is_success() => return Ok(response),
@@ -736,6 +753,7 @@ impl DriveClient {
                         if let Some(throttle) = &self.throttle {
                             throttle.take(bytes.len()).await;
                         }
+                        self.until_resumed().await;
                         received(bytes.len() as u64);
                         md5.update(&bytes);
                         sha1.update(&bytes);

@@ -388,7 +388,7 @@ impl Engine {
         if self.db.get_all_folder_policies().await?.is_empty() {
             return Err(EngineError::NoPolicies);
         }
-        let drive = self.drive()?;
+        let drive = self.drive()?.with_pause(options.pause.clone());
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(run_sync(&ctx, options).await?)
@@ -398,7 +398,7 @@ impl Engine {
     /// pairs it lists are copied and verified.
     pub async fn execute(&self, plan: SyncPlan, options: SyncOptions) -> Result<SyncSummary, EngineError> {
         let _lock = self.lock_sync().await?;
-        let drive = self.drive()?;
+        let drive = self.drive()?.with_pause(options.pause.clone());
         let rclone = self.rclone()?;
         let ctx = self.sync_context(&drive, &rclone);
         Ok(run_plan(&ctx, plan, options).await?)

@@ -73,6 +73,8 @@ pub struct SyncSummary {
 #[derive(Debug, Clone, Default)]
 pub struct SyncOptions {
     pub cancel: CancellationToken,
+    /// Holds the run while paused (see [`crate::pause`]).
+    pub pause: crate::pause::Pause,
     pub progress: Option<tokio::sync::mpsc::UnboundedSender<SyncEvent>>,
 }
 
@@ -395,6 +397,7 @@ async fn transfer_planned(
         sync: &ctx.config.sync,
         progress,
         cancel: options.cancel.clone(),
+        pause: options.pause.clone(),
         run_id,
         unreachable: unreachable.clone(),
         errors: Mutex::new(Vec::new()),

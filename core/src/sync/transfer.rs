@@ -37,6 +37,8 @@ pub struct Transfer<'a> {
     pub sync: &'a SyncConfig,
     pub progress: &'a ProgressReporter,
     pub cancel: CancellationToken,
+    /// While paused, no new download or upload batch starts.
+    pub pause: crate::pause::Pause,
     pub run_id: i64,
     /// Destinations that failed the preflight check, with why.
     pub unreachable: HashMap<String, String>,
@@ -183,19 +185,30 @@ impl Transfer<'_> {
             // Its bytes were counted as they arrived.
             self.progress.update(|p| p.files_downloaded += 1);
             if downloaded.size >= self.sync.large_file_threshold {
+                self.hold_while_paused().await;
                 self.flush(vec![(next.file, downloaded)], &results).await;
                 continue;
             }
             batch_bytes += downloaded.size;
             batch.push((next.file, downloaded));
             if batch.len() >= batch_limit || batch_bytes >= BATCH_BYTES {
+                self.hold_while_paused().await;
                 self.flush(std::mem::take(&mut batch), &results).await;
                 batch_bytes = 0;
                 batch_limit = (batch_limit * 2).min(self.sync.batch_files.max(1));
             }
         }
         if !batch.is_empty() && !self.cancel.is_cancelled() {
+            self.hold_while_paused().await;
             self.flush(batch, &results).await;
+        }
+    }
+
+    /// Waits while the run is paused (a cancel ends the wait: the flush then sends nothing).
+    async fn hold_while_paused(&self) {
+        tokio::select! {
+            _ = self.pause.until_resumed() => {}
+            _ = self.cancel.cancelled() => {}
         }
     }
 
@@ -496,6 +509,8 @@ async fn download_all(
             let staging = staging.clone();
             let progress = progress.clone();
             async move {
+                // The run's Drive client carries its pause: no download starts while paused.
+                drive.until_resumed().await;
                 let mut file = file;
                 let received = |bytes: u64| progress.update(|p| p.bytes_downloaded += bytes);
                 let result = fetch_one(&drive, &staging, &mut file, &received).await;

@@ -81,6 +81,7 @@ pub fn start(files: usize, size: usize, sync_yaml: &str, secrets: Option<Arc<dyn
         fanout_desktop::runner::EVENT_PROGRESS,
         fanout_desktop::runner::EVENT_FINISHED,
         fanout_desktop::overdue::EVENT_OVERDUE,
+        fanout_desktop::runner::EVENT_PAUSED,
     ] {
         let (events, tx) = (events.clone(), tx.clone());
         app.listen_any(name, move |event| {

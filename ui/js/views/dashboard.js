@@ -17,6 +17,9 @@ export function createDashboard(root, { store, shared, navigate }) {
 
   const syncNow = h('button', { type: 'button', id: 'sync-now', class: 'btn btn--primary', onclick: () => onSyncNow() }, icon('sync'), 'Sync now');
   const cancel = h('button', { type: 'button', id: 'sync-cancel', class: 'btn', disabled: true, onclick: onCancel }, icon('stop'), 'Cancel');
+  // Pause and resume the running sync: copies under way finish, nothing new starts.
+  let runPaused = false;
+  const pauseRun = h('button', { type: 'button', id: 'sync-pause', class: 'btn', disabled: true, 'aria-pressed': 'false', onclick: onPauseRun }, 'Pause');
   const scheduleLine = h('p', { id: 'schedule-status', class: 'view-header__sub' });
 
   const phaseLabel = h('span', { class: 'progress-card__phase' });
@@ -45,7 +48,7 @@ export function createDashboard(root, { store, shared, navigate }) {
     root,
     h('header', { class: 'view-header' },
       h('div', {}, h('h1', { id: 'dashboard-title', tabindex: '-1' }, 'Dashboard'), scheduleLine),
-      h('div', { class: 'view-header__actions' }, cancel, syncNow),
+      h('div', { class: 'view-header__actions' }, pauseRun, cancel, syncNow),
     ),
     overdueBanner,
     result,
@@ -76,6 +79,19 @@ export function createDashboard(root, { store, shared, navigate }) {
       startError = { tone: 'error', status: 'error', text: err.message };
     } finally {
       starting = false;
+      renderSync(store.getState());
+    }
+  }
+
+  async function onPauseRun() {
+    const wanted = !runPaused;
+    pauseRun.disabled = true;
+    try {
+      if (await (wanted ? api.pauseSync() : api.resumeSync())) runPaused = wanted;
+      if (wanted) notify('Sync paused: copies under way finish, nothing new starts.', 'info');
+    } catch (err) {
+      notifyError(err);
+    } finally {
       renderSync(store.getState());
     }
   }
@@ -111,6 +127,10 @@ export function createDashboard(root, { store, shared, navigate }) {
     syncNow.disabled = view.running || starting;
     // Usable from the click on: a run the shell has begun can be cancelled before its first event.
     cancel.disabled = !(view.running || starting);
+    pauseRun.disabled = !view.running;
+    if (!view.running) runPaused = false;
+    pauseRun.textContent = runPaused ? 'Resume' : 'Pause';
+    pauseRun.setAttribute('aria-pressed', String(runPaused));
 
     phaseLabel.textContent = view.running ? (view.indeterminate ? 'Reading Drive…' : 'Copying…') : state.phase === 'finished' ? 'Finished' : 'Idle';
     setBar(filesBar, view.files, view.indeterminate);
