@@ -233,11 +233,14 @@ impl Bandwidth {
     }
 
     /// Tells rclone (and the download throttle) the rates in force now.
-    pub async fn apply(&self, daemon: &RcloneDaemon) -> Result<Rates, crate::rclone::RcloneError> {
+    pub async fn apply(&self, daemon: &RcloneDaemon) -> Result<(), crate::rclone::RcloneError> {
         let rates = self.timetable.borrow().rates_now();
+        self.apply_rates(daemon, rates).await
+    }
+
+    async fn apply_rates(&self, daemon: &RcloneDaemon, rates: Rates) -> Result<(), crate::rclone::RcloneError> {
         self.download.set_rate(rates.download);
-        daemon.set_bandwidth_limit(&rates.rclone_text()).await?;
-        Ok(rates)
+        daemon.set_bandwidth_limit(&rates.rclone_text()).await
     }
 
     /// For as long as a daemon runs: applies each new slot of the timetable and each new
@@ -248,8 +251,8 @@ impl Bandwidth {
         loop {
             let now = (self.timetable.borrow().rates_now(), daemon.restarts());
             if applied != Some(now) {
-                match self.apply(&daemon).await {
-                    Ok(rates) => applied = Some((rates, now.1)),
+                match self.apply_rates(&daemon, now.0).await {
+                    Ok(()) => applied = Some(now),
                     Err(e) => tracing::warn!(error = %e, "could not set rclone's bandwidth limit; trying again"),
                 }
             }

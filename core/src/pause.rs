@@ -38,6 +38,10 @@ impl Pause {
 
     /// Returns at once when not paused, else when resumed.
     pub async fn until_resumed(&self) {
+        // Called for every piece of every download: no receiver is made unless paused.
+        if !self.is_paused() {
+            return;
+        }
         let mut paused = self.paused.subscribe();
         // The sender lives as long as `self`, so `wait_for` ends only by a resume.
         let _ = paused.wait_for(|p| !*p).await;
