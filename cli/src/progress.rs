@@ -182,6 +182,16 @@ pub async fn run_with_progress(
     Ok(result?)
 }
 
+/// What a destination's check found, in a sentence.
+fn check_text(check: &fanout_core::sync::check::DestinationCheck) -> String {
+    let looked = format!("checked {} of its {} copies", check.checked, check.copies);
+    match check.missing {
+        0 => format!("{looked}: all there"),
+        1 => format!("{looked}: 1 was missing or different, so this sync copies it again"),
+        n => format!("{looked}: {n} were missing or different, so this sync copies them again"),
+    }
+}
+
 fn print_summary(summary: &SyncSummary) {
     println!(
         "Sync {} ({} files planned, {} downloaded, {} skipped by policy).",
@@ -195,6 +205,9 @@ fn print_summary(summary: &SyncSummary) {
             "  {key:<16} {} synced ({} copied now), {} failed, {} pending",
             d.synced, d.transferred, d.failed, d.pending
         );
+        if let Some(check) = summary.checks.get(key).filter(|c| c.problem.is_none()) {
+            println!("  {:<16} {}", "", check_text(check));
+        }
     }
     for e in &summary.errors {
         println!("  error: {e}");

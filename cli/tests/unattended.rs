@@ -160,3 +160,92 @@ async fn sync_only_failed_copies_the_failed_pairs_and_nothing_else() {
     assert_eq!(folder["monthly_costs"]["aws_s3"]["amount"].as_f64(), Some(folder_bytes), "{status:#}");
     assert!(folder["monthly_costs"].get("local").is_none(), "{status:#}");
 }
+
+/// The process state letter in /proc (`T` when stopped).
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit_once(") ")?.1.chars().next()
+}
+
+fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what} within {timeout:?}");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_z_pauses_a_terminal_sync_and_fg_continues_the_same_run() {
+    use std::time::Duration;
+    const FILES: usize = 12;
+    let tree = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tree.path().join("Projects")).unwrap();
+    let files: Vec<Vec<u8>> = (0..FILES).map(|i| vec![i as u8 + 1; 8 << 20]).collect();
+    for (i, bytes) in files.iter().enumerate() {
+        std::fs::write(tree.path().join(format!("Projects/part-{i:02}.bin")), bytes).unwrap();
+    }
+    let mut sandbox = Sandbox::start(tree.path(), None, &[("aws_s3", "aws_s3")]).await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3"]).await;
+    // Uploads counted at the server's door; 8 MiB files go one by one at 12 MiB/s.
+    let endpoint = sandbox.s3("aws_s3").endpoint();
+    let proxy = fanout_testkit::lying_s3::LyingS3Proxy::start(&endpoint).await.unwrap();
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap().replace(&endpoint, &proxy.endpoint())
+        + "sync:\n  large_file_threshold_mib: 8\n  upload_concurrency: 1\n  bandwidth_limit: \"12M:off\"\n";
+    std::fs::write(&sandbox.config_path, yaml).unwrap();
+    let sent = || -> std::collections::BTreeMap<String, u32> {
+        proxy.puts().into_iter().filter(|(key, _)| key.starts_with("google-drive/")).collect()
+    };
+
+    let mut cmd = sandbox.command(&["sync", "--json"]);
+    cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap();
+    let pid = child.id();
+    let steer = || {
+        wait_until("three objects sent", Duration::from_secs(120), || sent().len() >= 3);
+        // What a shell's Ctrl-Z sends.
+        unsafe { libc::kill(pid as i32, libc::SIGTSTP) };
+        wait_until("the process stopped", Duration::from_secs(10), || process_state(pid) == Some('T'));
+        // An upload rclone already had may finish; after that nothing goes out.
+        std::thread::sleep(Duration::from_secs(1));
+        let held = sent();
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(sent(), held, "objects went out while stopped");
+        assert!(held.len() < FILES, "stopped too late to tell: {} sent", held.len());
+        assert_eq!(process_state(pid), Some('T'), "it stays stopped until continued");
+        // What `fg` sends.
+        unsafe { libc::kill(pid as i32, libc::SIGCONT) };
+    };
+    // The proxy serves on the runtime's other worker meanwhile.
+    let out = tokio::task::block_in_place(|| {
+        std::thread::scope(|scope| {
+            let steering = scope.spawn(|| {
+                let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(steer));
+                if outcome.is_err() {
+                    // A stopped process would never end: the failed test ends it.
+                    unsafe { libc::kill(pid as i32, libc::SIGKILL) };
+                }
+                outcome
+            });
+            let out = child.wait_with_output().unwrap();
+            if let Err(panic) = steering.join().unwrap() {
+                std::panic::resume_unwind(panic);
+            }
+            out
+        })
+    });
+
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("Sync paused") && stderr.contains("Sync continued"), "{stderr}");
+    let summary: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["destinations"]["aws_s3"]["transferred"], FILES as u64, "{summary:#}");
+    let sent = sent();
+    assert_eq!(sent.len(), FILES, "{sent:?}");
+    assert!(sent.values().all(|&n| n == 1), "an object was sent twice: {sent:?}");
+    let stored = sandbox.objects("aws_s3");
+    for (i, bytes) in files.iter().enumerate() {
+        let key = format!("google-drive/Projects/part-{i:02}.bin");
+        assert!(stored.get(&key) == Some(bytes), "{key} differs at the server's storage");
+    }
+}

@@ -107,6 +107,7 @@ struct RawSync {
     stale_after: Option<String>,
     large_file_threshold_mib: Option<u64>,
     batch_files: Option<usize>,
+    stall_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -233,6 +234,20 @@ pub struct SyncConfig {
     pub large_file_threshold: u64,
     /// Most files staged and uploaded together in one batch.
     pub batch_files: usize,
+    /// A destination that shows no progress for this long is given up for the rest of the run
+    /// (`sync.stall_timeout`, default 60 s); the window says it is not responding at half that.
+    pub stall_timeout: std::time::Duration,
+}
+
+/// How long a destination may show no progress before a run gives it up.
+pub const DEFAULT_STALL_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `45s`, or any of `schedule::parse_duration`'s forms (`2m`, `1h`).
+fn parse_seconds(text: &str) -> Option<std::time::Duration> {
+    match text.strip_suffix('s').and_then(|n| n.trim().parse::<u64>().ok()) {
+        Some(seconds) => Some(std::time::Duration::from_secs(seconds)),
+        None => crate::schedule::parse_duration(text),
+    }
 }
 
 /// Export formats Fanout knows how to ask Drive for, by Workspace kind.
@@ -424,6 +439,15 @@ fn validate(raw: RawConfig) -> Result<Config, ConfigError> {
             }
         },
         batch_files: s.batch_files.unwrap_or(5000).clamp(1, 10_000),
+        stall_timeout: match s.stall_timeout.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(text) => parse_seconds(text).filter(|d| (5..=3600).contains(&d.as_secs())).ok_or_else(|| {
+                invalid(
+                    "sync.stall_timeout",
+                    format!("`{text}` is not understood; write e.g. `60s` or `2m` (5 s to 1 h)"),
+                )
+            })?,
+            None => DEFAULT_STALL_TIMEOUT,
+        },
     };
 
     Ok(Config {

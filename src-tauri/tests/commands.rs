@@ -366,25 +366,45 @@ fn a_bandwidth_limit_set_in_settings_applies_to_the_running_sync_and_is_kept_in_
 }
 
 #[test]
-fn a_sync_paused_from_the_window_sends_nothing_until_resumed_and_then_completes() {
-    // Uploads at 4 MiB/s: 6 files of 4 MiB take a few seconds to go out.
-    let d = start(6, 4 << 20, "sync:\n  bandwidth_limit: \"4M:off\"\n  large_file_threshold_mib: 4\n", None);
+fn a_sync_paused_from_the_window_or_the_tray_sends_nothing_until_resumed_and_then_completes() {
+    use fanout_desktop::runner::EVENT_PAUSED;
+    use fanout_desktop::tray::{handle_menu, MENU_PAUSE_RUN};
+    // Uploads at 4 MiB/s: 10 files of 4 MiB take a few seconds to go out.
+    let d = start(10, 4 << 20, "sync:\n  bandwidth_limit: \"4M:off\"\n  large_file_threshold_mib: 4\n", None);
     d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": true }));
     assert_eq!(d.ok("pause_sync", json!({})), false, "no sync runs");
     d.ok("start_sync", json!({}));
     d.wait_for(EVENT_STARTED, Duration::from_secs(30));
-    assert_eq!(d.ok("pause_sync", json!({})), true);
-    assert_eq!(d.wait_for(fanout_desktop::runner::EVENT_PAUSED, Duration::from_secs(5)), json!({ "paused": true }));
-    assert_eq!(d.ok("sync_status", json!({}))["run_paused"], true);
     let objects = || std::fs::read_dir(d.s3.object_path("backup", "google-drive/Projects")).map_or(0, |r| r.count());
-    std::thread::sleep(Duration::from_secs(2)); // what was under way finishes
-    let held = objects();
-    std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(objects(), held, "objects arrived while paused");
-    assert!(held < 6, "paused too late to tell");
+    let held_while_paused = || {
+        assert_eq!(d.ok("sync_status", json!({}))["run_paused"], true);
+        std::thread::sleep(Duration::from_secs(2)); // what was under way finishes
+        let held = objects();
+        std::thread::sleep(Duration::from_secs(2));
+        assert_eq!(objects(), held, "objects arrived while paused");
+        assert!(held < 10, "paused too late to tell");
+        held
+    };
+
+    // From the window.
+    assert_eq!(d.ok("pause_sync", json!({})), true);
+    assert_eq!(d.wait_for(EVENT_PAUSED, Duration::from_secs(5)), json!({ "paused": true }));
+    let held = held_while_paused();
+    // Resumed from the tray's item, which then pauses it again.
+    handle_menu(d.app.handle(), MENU_PAUSE_RUN);
+    assert_eq!(d.wait_for(EVENT_PAUSED, Duration::from_secs(5)), json!({ "paused": false }));
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while objects() == held {
+        assert!(std::time::Instant::now() < deadline, "nothing went out after the resume");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    handle_menu(d.app.handle(), MENU_PAUSE_RUN);
+    assert_eq!(d.wait_for(EVENT_PAUSED, Duration::from_secs(5)), json!({ "paused": true }));
+    held_while_paused();
+
     assert_eq!(d.ok("resume_sync", json!({})), true);
     let finished = d.wait_for(EVENT_FINISHED, Duration::from_secs(60));
     assert_eq!(finished["status"], "succeeded", "{finished}");
-    assert_eq!(objects(), 6);
+    assert_eq!(objects(), 10);
     assert_eq!(d.ok("sync_status", json!({}))["run_paused"], false);
 }

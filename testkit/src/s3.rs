@@ -93,6 +93,25 @@ impl S3Server {
         self.child.as_ref().map(Child::id)
     }
 
+    /// Freezes the server (SIGSTOP): its port still takes connections but nothing is answered,
+    /// as with a hung server. [`Self::thaw`] lets it go on.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+    }
+
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+    }
+
+    fn signal(&self, signal: libc::c_int) {
+        if let Some(pid) = self.pid() {
+            // SAFETY: kill() only sends a signal, to the server this value started.
+            unsafe {
+                libc::kill(pid as libc::pid_t, signal);
+            }
+        }
+    }
+
     /// Stops the server (a destination going down).
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {

@@ -138,7 +138,8 @@ export function runBadge(status) {
 }
 
 /**
- * A destination card's state, in words: a destination with failed copies is never "Ready".
+ * A destination card's state, in words: a destination with failed copies, or that failed the
+ * last sync's check, is never "Ready".
  * `d` is the destination from `list_destinations` (null once config.yaml lost it), `stats` its
  * ledger counts. Returns [state, label, title].
  */
@@ -147,6 +148,9 @@ export function cardState(d, stats) {
   if (!d) return ['disabled', 'Not in config.yaml', 'This destination is no longer configured; its copies stay where they are.'];
   if (!d.enabled) return ['disabled', 'Disabled', 'Fanout does not copy to it until it is enabled again.'];
   if (!d.configured) return ['not-configured', 'Keys missing', 'Add its keys in Settings.'];
+  // The last sync's check found it unusable (unreachable, keys refused, folder gone).
+  const problem = stats && stats.last_check && stats.last_check.problem;
+  if (problem) return ['problem', 'Problem', problem];
   if (failed > 0) {
     const copies = failed === 1 ? '1 copy' : `${failed.toLocaleString('en-US')} copies`;
     return ['problem', `Problem: ${copies} failed`, 'Open Files, filtered by this destination and Failed, to read why; Retry all failed copies them again.'];

@@ -113,6 +113,29 @@ export function overdueText(overdue, now = Date.now(), options = {}) {
   return overdue.problem ? `${head} Last problem: ${overdue.problem}` : head;
 }
 
+/**
+ * What the last sync's check of a destination found: "5 min ago: 350 of 700 copies, all
+ * there", "…, 5 missing (copied again)", or "…: could not check" (the card says why).
+ */
+export function checkText(check, now = Date.now(), options = {}) {
+  if (!check) return NONE;
+  const when = relativeTime(check.at, now, options);
+  if (check.problem) return `${when}: could not check`;
+  if (!check.copies) return `${when}: no copies yet`;
+  const looked = `${formatCount(check.checked)} of ${pluralize(check.copies, 'copy', 'copies')}`;
+  const found = check.missing ? `${formatCount(check.missing)} missing (copied again)` : 'all there';
+  return `${when}: ${looked}, ${found}`;
+}
+
+/** The check's details, for its tooltip: when, how, and since when every copy was seen. */
+export function checkTitle(check, options = {}) {
+  if (!check) return 'No sync has checked this destination yet.';
+  const since = check.all_seen_since
+    ? `Every copy was seen intact at the destination since ${formatDate(check.all_seen_since, options)}.`
+    : 'Some copies have not been looked for yet; each sync looks for more.';
+  return `Checked ${formatDate(check.at, options)}. Each sync looks for the copies seen least recently, and every copy at least weekly. ${since}`;
+}
+
 /** An amount of money: formatMoney(0.23, "USD") → "$0.23"; below a cent, "< $0.01". */
 export function formatMoney(amount, currency, locale = 'en-US') {
   const value = toNumber(amount);

@@ -112,6 +112,7 @@ export function progressView(state) {
         failed: d.failed || 0,
         pending: d.pending || 0,
         bytesUploaded: d.bytes_uploaded || 0,
+        notResponding: Boolean(running && d.not_responding),
         done,
         ...bar(done, d.pairs_total || 0, finished),
       };

@@ -108,3 +108,11 @@ test('a destination card with failed copies says Problem, never Ready', () => {
   assert.equal(cardState({ ...d, enabled: false }, null)[0], 'disabled');
   assert.equal(cardState(null, { failed: 2 })[1], 'Not in config.yaml');
 });
+
+test('a destination that failed the last sync check says Problem with the reason, whatever its counts', () => {
+  const d = { key: 'local', enabled: true, configured: true };
+  const problem = 'local: /media/backup is a file, not a folder; choose a folder.';
+  const stats = { failed: 0, last_check: { at: '2026-12-03T10:00:00Z', problem, checked: 0, missing: 0, copies: 12 } };
+  assert.deepEqual(cardState(d, stats), ['problem', 'Problem', problem]);
+  assert.deepEqual(cardState(d, { failed: 0, last_check: { ...stats.last_check, problem: null } }).slice(0, 2), ['ready', 'Ready']);
+});

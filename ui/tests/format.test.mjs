@@ -18,6 +18,8 @@ import {
   folderSizeText,
   formatRate,
   bandwidthText,
+  checkText,
+  checkTitle,
 } from '../js/format.js';
 
 test('formatBytes uses binary units with one decimal that is dropped when zero', () => {
@@ -163,4 +165,17 @@ test('the bandwidth line says the rates in force now each way', () => {
   assert.equal(formatRate(undefined), 'unlimited');
   assert.equal(bandwidthText({ limit: '08:00,1M 19:00,off', now: { upload: 1048576, download: 524288 } }), 'Now: uploads 1 MiB/s, downloads from Drive 512 KiB/s.');
   assert.equal(bandwidthText({ limit: '', now: {} }), 'Now: uploads unlimited, downloads from Drive unlimited.');
+});
+
+test('the check line says when, how many of the copies were looked for, and what was found', () => {
+  const now = Date.parse('2026-12-03T10:05:00Z');
+  const check = { at: '2026-12-03T10:00:00Z', problem: null, checked: 350, missing: 0, copies: 700, all_seen_since: null };
+  assert.equal(checkText(check, now), '5 min ago: 350 of 700 copies, all there');
+  assert.equal(checkText({ ...check, missing: 13 }, now), '5 min ago: 350 of 700 copies, 13 missing (copied again)');
+  assert.equal(checkText({ ...check, checked: 1, copies: 1 }, now), '5 min ago: 1 of 1 copy, all there');
+  assert.equal(checkText({ ...check, problem: 'local: the folder /media/b does not exist (is the disk connected?).' }, now), '5 min ago: could not check');
+  assert.equal(checkText(null, now), NONE);
+  const opts = { timeZone: 'UTC' };
+  assert.match(checkTitle(check, opts), /Some copies have not been looked for yet/);
+  assert.match(checkTitle({ ...check, all_seen_since: '2026-12-01T00:00:00Z' }, opts), /since Dec 1, 2026, 12:00 AM/);
 });

@@ -232,3 +232,13 @@ test('the overdue warning comes from sync_status or its event and ends with a ru
   state = syncReducer(state, { type: 'overdue', payload: overdue });
   assert.deepEqual(state.overdue, overdue);
 });
+
+test('a destination not responding is said while the run goes on, and not after it ended', () => {
+  const s1 = run([{ type: 'started', payload: { run_id: 4 } }]);
+  const stalled = progress();
+  stalled.destinations.aws_s3.not_responding = true;
+  const s2 = syncReducer(s1, { type: 'progress', payload: stalled });
+  assert.deepEqual(progressView(s2).perDestination.map((d) => [d.key, d.notResponding]), [['aws_s3', true], ['local', false]]);
+  const s3 = syncReducer(s2, { type: 'finished', payload: { status: 'partial', summary: { destinations: {} } } });
+  assert.ok(progressView(s3).perDestination.every((d) => !d.notResponding), 'a finished run shows no live state');
+});

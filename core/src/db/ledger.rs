@@ -124,6 +124,8 @@ pub struct DestinationStats {
     /// What holding `synced_bytes + kept_bytes` costs a month (the engine adds it from the
     /// price table); absent when no price is known.
     pub monthly_cost: Option<crate::cost::MonthlyCost>,
+    /// What the last sync's check of the destination found (the engine adds it).
+    pub last_check: Option<crate::sync::check::DestinationCheck>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -249,20 +251,95 @@ impl Database {
         destination: &str,
         problem: Option<&str>,
     ) -> Result<(), DbError> {
+        self.record_verifications(destination, &[(file_id.to_string(), problem.map(str::to_string))]).await
+    }
+
+    /// [`Self::record_verification`] for many copies of one destination, in one transaction.
+    pub async fn record_verifications(
+        &self,
+        destination: &str,
+        results: &[(String, Option<String>)],
+    ) -> Result<(), DbError> {
         let at = now();
-        let query = match problem {
-            None => sqlx::query(
-                "UPDATE file_destinations SET last_verified = ?1, updated_at = ?4 WHERE file_id = ?2 AND destination = ?3",
-            )
-            .bind(&at),
-            Some(problem) => sqlx::query(
-                "UPDATE file_destinations SET sync_status = 'pending', error_message = ?1, updated_at = ?4
-                 WHERE file_id = ?2 AND destination = ?3",
-            )
-            .bind(problem),
-        };
-        query.bind(file_id).bind(destination).bind(&at).execute(&self.pool).await?;
+        let mut tx = self.pool.begin().await?;
+        for (file_id, problem) in results {
+            let query = match problem {
+                None => sqlx::query(
+                    "UPDATE file_destinations SET last_verified = ?1, updated_at = ?4 WHERE file_id = ?2 AND destination = ?3",
+                )
+                .bind(&at),
+                Some(problem) => sqlx::query(
+                    "UPDATE file_destinations SET sync_status = 'pending', error_message = ?1, updated_at = ?4
+                     WHERE file_id = ?2 AND destination = ?3",
+                )
+                .bind(problem),
+            };
+            query.bind(file_id).bind(destination).bind(&at).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
         Ok(())
+    }
+
+    /// The remote paths of the copies synced at a destination that were least recently seen
+    /// intact (never seen first), up to `limit`, each with when it was last seen.
+    pub async fn least_recently_seen(
+        &self,
+        destination: &str,
+        limit: i64,
+    ) -> Result<Vec<(String, Option<String>)>, DbError> {
+        Ok(sqlx::query_as(
+            "SELECT remote_path, last_verified FROM file_destinations
+             WHERE destination = ? AND sync_status = 'synced' AND remote_path IS NOT NULL
+             ORDER BY last_verified LIMIT ?",
+        )
+        .bind(destination)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The copies synced at a destination directly in `folder` (a remote path, no trailing `/`).
+    pub async fn synced_pairs_in_folder(
+        &self,
+        destination: &str,
+        folder: &str,
+    ) -> Result<Vec<(String, PairRecord)>, DbError> {
+        // Every path under `folder/` sorts before `folder0` ('0' follows '/').
+        let (from, to) = (format!("{folder}/"), format!("{folder}0"));
+        let rows = sqlx::query(
+            "SELECT * FROM file_destinations
+             WHERE destination = ? AND remote_path >= ? AND remote_path < ? AND sync_status = 'synced'",
+        )
+        .bind(destination)
+        .bind(&from)
+        .bind(&to)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut pairs = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let pair = pair_from_row(row)?;
+            let direct =
+                pair.remote_path.as_deref().and_then(|p| p.strip_prefix(&from)).is_some_and(|n| !n.contains('/'));
+            if direct {
+                pairs.push((row.try_get("file_id")?, pair));
+            }
+        }
+        Ok(pairs)
+    }
+
+    /// How many copies a destination holds as synced, and since when every one of them has been
+    /// seen intact (`None` when one never was, or there are none).
+    pub async fn copies_seen(&self, destination: &str) -> Result<(i64, Option<String>), DbError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(last_verified) AS oldest, COALESCE(SUM(last_verified IS NULL), 0) AS never
+             FROM file_destinations WHERE destination = ? AND sync_status = 'synced'",
+        )
+        .bind(destination)
+        .fetch_one(&self.pool)
+        .await?;
+        let never: i64 = row.try_get("never")?;
+        let oldest: Option<String> = row.try_get("oldest")?;
+        Ok((row.try_get("n")?, oldest.filter(|_| never == 0)))
     }
 
     /// Every destination's row for one file (the original design's `get_file_destinations`).

@@ -609,6 +609,7 @@ impl Engine {
                 let held = (s.synced_bytes + s.kept_bytes).max(0) as u64;
                 s.monthly_cost = self.config.prices.monthly(dest, held);
             }
+            s.last_check = crate::sync::check::last_check(&self.db, &s.destination).await?;
         }
         Ok(stats)
     }

@@ -33,10 +33,18 @@ pub enum RcloneError {
     Failed(String),
     #[error("cancelled")]
     Cancelled,
+    #[error("the destination is not responding: nothing moved for {} s", .0.as_secs())]
+    Stalled(Duration),
 }
 
 struct Running {
     child: Box<dyn DaemonProcess>,
+    endpoint: Endpoint,
+}
+
+/// Where and how to reach a running daemon's rc API.
+#[derive(Clone, PartialEq, Eq)]
+struct Endpoint {
     url: String,
     user: String,
     pass: String,
@@ -51,6 +59,10 @@ pub struct RcloneDaemon {
     http: reqwest::Client,
     running: Mutex<Option<Running>>,
     restarts: std::sync::atomic::AtomicU32,
+    /// A job that shows no progress for this long is stopped as stalled.
+    stall_after: Duration,
+    /// Since when each running job's group has shown no progress.
+    idle_since: std::sync::Mutex<std::collections::HashMap<String, Instant>>,
 }
 
 impl std::fmt::Debug for RcloneDaemon {
@@ -61,8 +73,14 @@ impl std::fmt::Debug for RcloneDaemon {
 
 impl RcloneDaemon {
     /// Starts the daemon. `env` holds remote definitions (and their secrets); `log_path` gets
-    /// rclone's own log.
-    pub async fn start(rclone: &Rclone, env: Vec<(String, String)>, log_path: &Path) -> Result<Self, RcloneError> {
+    /// rclone's own log; a job (and a connection) that shows no progress for `stall_after` is
+    /// given up.
+    pub async fn start(
+        rclone: &Rclone,
+        env: Vec<(String, String)>,
+        log_path: &Path,
+        stall_after: Duration,
+    ) -> Result<Self, RcloneError> {
         let http = reqwest::Client::builder().no_proxy().build().map_err(|e| RcloneError::Failed(e.to_string()))?;
         let daemon = Self {
             binary: rclone.binary.clone(),
@@ -72,6 +90,8 @@ impl RcloneDaemon {
             http,
             running: Mutex::new(None),
             restarts: Default::default(),
+            stall_after,
+            idle_since: Default::default(),
         };
         {
             let mut running = daemon.running.lock().await;
@@ -84,7 +104,18 @@ impl RcloneDaemon {
         let port = free_port().map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
         let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
-        let args: Vec<String> = vec!["rcd".into(), "--rc-addr".into(), format!("127.0.0.1:{port}")];
+        // rclone's own timeouts: a connection not made within 15 s, or silent for twice as long
+        // as a job may stall, is dropped rather than waited on for minutes. Twice, because a
+        // retry rclone starts re-sends bytes, which would look like progress to the stall watch.
+        let args: Vec<String> = vec![
+            "rcd".into(),
+            "--rc-addr".into(),
+            format!("127.0.0.1:{port}"),
+            "--contimeout".into(),
+            "15s".into(),
+            "--timeout".into(),
+            format!("{}s", 2 * self.stall_after.as_secs().max(1)),
+        ];
         let mut env = passed_through();
         env.extend([
             ("RCLONE_RC_USER".to_string(), user.clone()),
@@ -96,7 +127,8 @@ impl RcloneDaemon {
         let spec = LaunchSpec { binary: &self.binary, args: &args, env: &env, log_path: &self.log_path };
         let child =
             self.launcher.launch(&spec).map_err(|source| RcloneError::Spawn { path: self.binary.clone(), source })?;
-        let mut running = Running { child, url: format!("http://127.0.0.1:{port}"), user, pass };
+        let endpoint = Endpoint { url: format!("http://127.0.0.1:{port}"), user, pass };
+        let mut running = Running { child, endpoint };
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if running.child.has_exited() {
@@ -105,7 +137,7 @@ impl RcloneDaemon {
                     self.log_path.display()
                 )));
             }
-            if self.post(&running, "rc/noop", &json!({})).await.is_ok() {
+            if self.post(&running.endpoint, "rc/noop", &json!({})).await.is_ok() {
                 return Ok(running);
             }
             if Instant::now() > deadline {
@@ -116,11 +148,11 @@ impl RcloneDaemon {
         }
     }
 
-    async fn post(&self, running: &Running, method: &str, params: &Value) -> Result<Value, CallError> {
+    async fn post(&self, endpoint: &Endpoint, method: &str, params: &Value) -> Result<Value, CallError> {
         let response = self
             .http
-            .post(format!("{}/{method}", running.url))
-            .basic_auth(&running.user, Some(&running.pass))
+            .post(format!("{}/{method}", endpoint.url))
+            .basic_auth(&endpoint.user, Some(&endpoint.pass))
             .json(params)
             .send()
             .await
@@ -135,18 +167,28 @@ impl RcloneDaemon {
         }
     }
 
-    /// Makes one rc call. If the daemon has died, says so (callers restart it).
+    /// Makes one rc call. If the daemon has died, says so (callers restart it). Calls run side
+    /// by side: one waiting on a destination that does not answer holds up no other.
     pub async fn call(&self, method: &str, params: Value) -> Result<Value, RcloneError> {
-        let mut guard = self.running.lock().await;
-        let Some(running) = guard.as_mut() else {
-            return Err(RcloneError::DaemonDied);
+        let endpoint = match self.running.lock().await.as_ref() {
+            Some(running) => running.endpoint.clone(),
+            None => return Err(RcloneError::DaemonDied),
         };
-        match self.post(running, method, &params).await {
+        match self.post(&endpoint, method, &params).await {
             Ok(v) => Ok(v),
             Err(CallError::Rc(message)) => Err(RcloneError::Failed(message)),
             Err(CallError::Transport(message)) => {
-                if exits_soon(running).await {
-                    *guard = None;
+                let mut guard = self.running.lock().await;
+                // Judged on the daemon the call went to, unless another call already found it
+                // dead (and maybe started a new one).
+                let died = match guard.as_mut() {
+                    Some(running) if running.endpoint == endpoint => exits_soon(running).await,
+                    _ => true,
+                };
+                if died {
+                    if guard.as_ref().is_some_and(|r| r.endpoint == endpoint) {
+                        *guard = None;
+                    }
                     return Err(RcloneError::DaemonDied);
                 }
                 Err(RcloneError::Failed(format!("rclone rc call {method} failed: {message}")))
@@ -180,7 +222,8 @@ impl RcloneDaemon {
         self.running.lock().await.as_ref().and_then(|r| r.child.pid())
     }
 
-    /// Runs an rc method as an async job in `group`, polling until it ends or is cancelled.
+    /// Runs an rc method as an async job in `group`, polling until it ends, is cancelled, or
+    /// stalls: no progress (bytes, checks or transfers in its group) for `stall_after`.
     pub async fn run_job(
         &self,
         method: &str,
@@ -197,6 +240,19 @@ impl RcloneDaemon {
             .get("jobid")
             .and_then(Value::as_i64)
             .ok_or_else(|| RcloneError::Failed(format!("rclone did not start a job for {method}")))?;
+        let mut watch = StallWatch::new();
+        let result = self.follow_job(job_id, group, cancel, &mut watch).await;
+        self.set_idle_since(group, None);
+        result
+    }
+
+    async fn follow_job(
+        &self,
+        job_id: i64,
+        group: &str,
+        cancel: &CancellationToken,
+        watch: &mut StallWatch,
+    ) -> Result<Value, RcloneError> {
         let mut wait = Duration::from_millis(10);
         loop {
             tokio::select! {
@@ -215,14 +271,43 @@ impl RcloneDaemon {
                 let error = status.get("error").and_then(Value::as_str).unwrap_or("job failed");
                 return Err(RcloneError::Failed(error.to_string()));
             }
+            if watch.due() {
+                let stats = self.call("core/stats", json!({ "group": group })).await?;
+                let idle_since = watch.saw(&stats);
+                self.set_idle_since(group, Some(idle_since));
+                if idle_since.elapsed() >= self.stall_after {
+                    tracing::warn!(group, stalled_s = self.stall_after.as_secs(), "an rclone job stalled; stopping it");
+                    let _ = self.call("job/stop", json!({ "jobid": job_id })).await;
+                    return Err(RcloneError::Stalled(self.stall_after));
+                }
+            }
         }
+    }
+
+    fn set_idle_since(&self, group: &str, since: Option<Instant>) {
+        if let Ok(mut idle) = self.idle_since.lock() {
+            match since {
+                Some(since) => idle.insert(group.to_string(), since),
+                None => idle.remove(group),
+            };
+        }
+    }
+
+    /// How long the job running in `group` has shown no progress; `None` when none runs.
+    pub fn idle_for(&self, group: &str) -> Option<Duration> {
+        self.idle_since.lock().ok()?.get(group).map(Instant::elapsed)
+    }
+
+    /// How long a job may show no progress before it is stopped.
+    pub fn stall_after(&self) -> Duration {
+        self.stall_after
     }
 
     /// Stops the daemon (it is also killed if this value is dropped).
     pub async fn shutdown(&self) {
         let mut guard = self.running.lock().await;
         if let Some(mut running) = guard.take() {
-            let _ = self.post(&running, "core/quit", &json!({})).await;
+            let _ = self.post(&running.endpoint, "core/quit", &json!({})).await;
             // Nothing is in flight by now; rclone lingers ~1.5 s after core/quit, so do not wait.
             let deadline = Instant::now() + Duration::from_millis(30);
             while !running.child.has_exited() && Instant::now() < deadline {
@@ -272,6 +357,41 @@ async fn exits_soon(running: &mut Running) -> bool {
 enum CallError {
     Transport(String),
     Rc(String),
+}
+
+/// Whether a job's group is still moving: its transferred bytes, checks and transfers, looked
+/// at once a second.
+struct StallWatch {
+    last_look: Instant,
+    seen: Option<[i64; 3]>,
+    moved_at: Instant,
+}
+
+impl StallWatch {
+    fn new() -> Self {
+        let now = Instant::now();
+        StallWatch { last_look: now, seen: None, moved_at: now }
+    }
+
+    /// Time for another look.
+    fn due(&mut self) -> bool {
+        if self.last_look.elapsed() < Duration::from_secs(1) {
+            return false;
+        }
+        self.last_look = Instant::now();
+        true
+    }
+
+    /// Takes the group's stats; returns since when nothing has moved.
+    fn saw(&mut self, stats: &Value) -> Instant {
+        let field = |name: &str| stats.get(name).and_then(Value::as_i64).unwrap_or(0);
+        let now = [field("bytes"), field("checks"), field("transfers")];
+        if self.seen != Some(now) {
+            self.seen = Some(now);
+            self.moved_at = Instant::now();
+        }
+        self.moved_at
+    }
 }
 
 /// A TCP port on 127.0.0.1 that was free a moment ago.

@@ -194,7 +194,8 @@ impl StorageManager {
                 unusable,
             });
         }
-        let daemon = Arc::new(RcloneDaemon::start(rclone, env, &data_dir.join("rclone.log")).await?);
+        let log = data_dir.join("rclone.log");
+        let daemon = Arc::new(RcloneDaemon::start(rclone, env, &log, config.sync.stall_timeout).await?);
         // The limit holds from the first transfer on; the follower keeps it current.
         bandwidth.apply(&daemon).await?;
         let bandwidth_follower = tokio::spawn(bandwidth.clone().follow(daemon.clone()));
@@ -233,6 +234,16 @@ impl StorageManager {
     }
 
     /// The hash a destination is verified with.
+    /// How long the job running in `group` has shown no progress; `None` when none runs.
+    pub fn idle_for(&self, group: &str) -> Option<std::time::Duration> {
+        self.daemon.idle_for(group)
+    }
+
+    /// How long a destination may show no progress before a run gives it up.
+    pub fn stall_after(&self) -> std::time::Duration {
+        self.daemon.stall_after()
+    }
+
     pub fn hash_kind(&self, key: &str) -> Result<HashKind, StorageError> {
         Ok(self.destination(key)?.config.provider.hash)
     }

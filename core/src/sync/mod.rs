@@ -1,6 +1,7 @@
 //! The sync service: list Drive under the policy folders, plan from policies × ledger, then
 //! download once, fan out, verify and record.
 
+pub mod check;
 mod keep;
 pub mod listing;
 pub mod plan;
@@ -67,6 +68,9 @@ pub struct SyncSummary {
     pub any_success: bool,
     /// A sample of distinct errors, for the person reading the result.
     pub errors: Vec<String>,
+    /// What this run's check of each destination it covers found (a run of a given plan
+    /// makes none).
+    pub checks: BTreeMap<String, check::DestinationCheck>,
 }
 
 /// How a caller steers a run.
@@ -143,8 +147,9 @@ fn plan_fingerprint(config: &Config, policies: &HashMap<String, FolderPolicy>) -
 
 /// Rewrites the index at every destination this run copied anything to (or whose last index
 /// could not be written), so it can be restored from with nothing but its keys. A failure is
-/// logged and tried again next run; it never fails the backup itself.
-async fn write_indexes(ctx: &SyncContext<'_>, storage: &StorageManager, done: &ProgressSnapshot) {
+/// logged and tried again next run; it never fails the backup itself. Destinations in `skip`
+/// (unreachable, or every one after a cancel) are left for the next run.
+async fn write_indexes(ctx: &SyncContext<'_>, storage: &StorageManager, done: &ProgressSnapshot, skip: &[&String]) {
     let scratch = ctx.data_dir.join("index");
     for dest in ctx.config.enabled_destinations().map(|d| d.key.as_str()) {
         let stale_key = format!("index_stale:{dest}");
@@ -153,13 +158,23 @@ async fn write_indexes(ctx: &SyncContext<'_>, storage: &StorageManager, done: &P
         if !copied && !stale {
             continue;
         }
-        match crate::restore::index::write_index(ctx.db, storage, dest, &scratch).await {
+        let written = match skip.iter().any(|s| s.as_str() == dest) {
+            true => Err("left for the next run".to_string()),
+            false => {
+                let writing = crate::restore::index::write_index(ctx.db, storage, dest, &scratch);
+                match tokio::time::timeout(storage.stall_after(), writing).await {
+                    Ok(written) => written.map_err(|e| e.to_string()),
+                    Err(_) => Err("the destination is not responding".to_string()),
+                }
+            }
+        };
+        match written {
             Ok(entries) => {
                 tracing::info!(destination = dest, entries, "wrote the destination's index");
                 let _ = ctx.db.delete_state(&stale_key).await;
             }
             Err(e) => {
-                tracing::warn!(destination = dest, error = %e, "could not write the destination's index");
+                tracing::warn!(destination = dest, error = %e, "did not write the destination's index");
                 let _ = ctx.db.set_state(&stale_key, "1").await;
             }
         }
@@ -209,8 +224,35 @@ async fn run_inner(
     run_id: i64,
     given: Option<SyncPlan>,
 ) -> Result<SyncSummary, SyncError> {
+    // A run first checks every destination it covers (a given plan: those it names), so what
+    // the check finds missing is in a fresh run's plan; a given plan is run as it is.
+    let mut storage = None;
+    let mut checks = BTreeMap::new();
+    {
+        let covered = match &given {
+            None => covered_destinations(ctx).await?,
+            Some(plan) => named_destinations(plan),
+        };
+        if !covered.is_empty() {
+            let started = std::time::Instant::now();
+            let running = start_storage(ctx).await?;
+            let checking =
+                futures::future::join_all(covered.iter().map(|dest| check::check_bounded(ctx, &running, dest)));
+            let found = tokio::select! {
+                found = checking => found,
+                () = options.cancel.cancelled() => Vec::new(),
+            };
+            for (dest, check) in covered.iter().zip(found) {
+                checks.insert(dest.clone(), check?);
+            }
+            tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "destinations checked");
+            storage = Some(running);
+        }
+    }
     let started = std::time::Instant::now();
     let plan = match given {
+        // Cancelled during the check: nothing more to do.
+        _ if options.cancel.is_cancelled() => SyncPlan::default(),
         Some(plan) => plan,
         None => refresh_and_plan(ctx, progress).await?,
     };
@@ -222,20 +264,32 @@ async fn run_inner(
     announce(&plan, progress);
 
     let mut errors = record_refused(ctx.db, &plan.refused).await?;
-    // Nothing to copy: no daemon to start, no destination to bother.
-    let mut unreachable = HashMap::new();
+    let mut unreachable: HashMap<String, String> =
+        checks.iter().filter_map(|(dest, c)| Some((dest.clone(), c.problem.clone()?))).collect();
+    let mut transferred = Ok(Vec::new());
     if !plan.files.is_empty() {
         ctx.db.clear_clean_plan().await?;
-        let started = std::time::Instant::now();
-        let storage = StorageManager::start(ctx.bandwidth, ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
-        tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
-        let result = transfer_planned(ctx, &storage, &plan, options, progress, run_id, &mut unreachable).await;
-        write_indexes(ctx, &storage, &progress.snapshot()).await;
+        if storage.is_none() {
+            storage = Some(start_storage(ctx).await?);
+        }
+        if let Some(storage) = &storage {
+            preflight(storage, &plan, &checks, &mut unreachable).await;
+            transferred = transfer_planned(ctx, storage, &plan, options, progress, run_id, &mut unreachable).await;
+        }
+    }
+    // Nothing to copy and nothing to check: no daemon was started, no destination bothered.
+    if let Some(storage) = storage {
+        // After a cancel nothing more is sent anywhere; the next run writes the indexes.
+        let skip: Vec<&String> = match options.cancel.is_cancelled() {
+            true => ctx.config.enabled_destinations().map(|d| &d.key).collect(),
+            false => unreachable.keys().collect(),
+        };
+        write_indexes(ctx, &storage, &progress.snapshot(), &skip).await;
         storage.shutdown().await;
         // Copies cut short (the daemon died, the run was cancelled) leave their intents behind.
         crate::storage::leftovers::remove_partial_files(ctx.db).await?;
-        errors.extend(result?);
     }
+    errors.extend(transferred?);
     for reason in unreachable.values() {
         if !errors.contains(reason) {
             errors.insert(0, reason.clone());
@@ -245,10 +299,13 @@ async fn run_inner(
         errors.push(format!("a policy names destination `{dest}`, which is disabled or missing in config.yaml"));
     }
 
-    let destinations = destination_summaries(ctx.db, &plan, &progress.snapshot()).await?;
+    let destinations = destination_summaries(ctx.db, &plan, &progress.snapshot(), &checks).await?;
     let all_success = destinations.values().all(|d| d.success) && plan.unavailable_destinations.is_empty();
     let any_success = destinations.values().any(|d| d.success);
-    let status = run_status(options.cancel.is_cancelled(), all_success, any_success, &destinations);
+    // Copies made earlier count only where the destination can still be used.
+    let any_synced =
+        destinations.iter().any(|(dest, d)| d.synced > 0 && checks.get(dest).is_none_or(|c| c.problem.is_none()));
+    let status = run_status(options.cancel.is_cancelled(), all_success, any_success, any_synced);
     // Only a plan made in this run knows the whole picture (a plan given from outside has no
     // fingerprint).
     if status == RunStatus::Succeeded && !plan.fingerprint.is_empty() {
@@ -265,7 +322,39 @@ async fn run_inner(
         all_success,
         any_success,
         errors,
+        checks,
     })
+}
+
+async fn start_storage(ctx: &SyncContext<'_>) -> Result<StorageManager, SyncError> {
+    let started = std::time::Instant::now();
+    let storage = StorageManager::start(ctx.bandwidth, ctx.config, ctx.secrets, ctx.rclone, ctx.data_dir).await?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "rclone daemon ready");
+    Ok(storage)
+}
+
+/// The destinations a plan copies to.
+fn named_destinations(plan: &SyncPlan) -> Vec<String> {
+    let mut named: Vec<String> = plan.files.iter().flat_map(|f| f.destinations.iter().cloned()).collect();
+    named.sort();
+    named.dedup();
+    named
+}
+
+/// The enabled destinations an enabled policy names: those every fresh run checks.
+async fn covered_destinations(ctx: &SyncContext<'_>) -> Result<Vec<String>, SyncError> {
+    let mut covered: Vec<String> = ctx
+        .db
+        .get_all_folder_policies()
+        .await?
+        .into_iter()
+        .filter(|p| p.enabled)
+        .flat_map(|p| p.destinations)
+        .filter(|key| ctx.config.enabled_destinations().any(|d| &d.key == key))
+        .collect();
+    covered.sort();
+    covered.dedup();
+    Ok(covered)
 }
 
 /// Tells the progress reporter what the plan holds.
@@ -288,7 +377,10 @@ async fn destination_summaries(
     db: &Database,
     plan: &SyncPlan,
     done: &ProgressSnapshot,
+    checks: &BTreeMap<String, check::DestinationCheck>,
 ) -> Result<BTreeMap<String, DestinationSummary>, SyncError> {
+    // A destination that failed its check is not up to date, whatever its ledger says.
+    let usable = |dest: &str| checks.get(dest).is_none_or(|c| c.problem.is_none());
     let mut destinations = BTreeMap::new();
     if plan.unchanged {
         for stats in db.destination_stats().await? {
@@ -296,7 +388,7 @@ async fn destination_summaries(
                 synced: stats.synced as u64,
                 failed: stats.failed as u64,
                 pending: stats.pending as u64,
-                success: stats.failed == 0 && stats.pending == 0,
+                success: stats.failed == 0 && stats.pending == 0 && usable(&stats.destination),
                 ..Default::default()
             };
             destinations.insert(stats.destination, summary);
@@ -317,23 +409,18 @@ async fn destination_summaries(
             summary.transferred = this_run.transferred;
             summary.bytes_uploaded = this_run.bytes_uploaded;
         }
-        summary.success = summary.failed == 0 && summary.pending == 0;
+        summary.success = summary.failed == 0 && summary.pending == 0 && usable(dest);
         destinations.insert(dest.clone(), summary);
     }
     Ok(destinations)
 }
 
-fn run_status(
-    cancelled: bool,
-    all_success: bool,
-    any_success: bool,
-    destinations: &BTreeMap<String, DestinationSummary>,
-) -> RunStatus {
+fn run_status(cancelled: bool, all_success: bool, any_success: bool, any_synced: bool) -> RunStatus {
     if cancelled {
         RunStatus::Cancelled
     } else if all_success {
         RunStatus::Succeeded
-    } else if any_success || destinations.values().any(|d| d.synced > 0) {
+    } else if any_success || any_synced {
         RunStatus::Partial
     } else {
         RunStatus::Failed
@@ -366,7 +453,28 @@ async fn record_refused(db: &Database, refused: &[RefusedPair]) -> Result<Vec<St
     Ok(reasons)
 }
 
-/// Preflight, then the transfer pipeline, through a running daemon.
+/// Preflight: a destination that cannot be reached fails its own pairs, nobody else's. Those
+/// this run's check already tested are not tested again.
+async fn preflight(
+    storage: &StorageManager,
+    plan: &SyncPlan,
+    checks: &BTreeMap<String, check::DestinationCheck>,
+    unreachable: &mut HashMap<String, String>,
+) {
+    let started = std::time::Instant::now();
+    for dest in named_destinations(plan).iter().filter(|d| !checks.contains_key(*d)) {
+        let problem = match tokio::time::timeout(storage.stall_after(), storage.test_destination(dest, false)).await {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => check::not_responding(dest, storage.stall_after()),
+        };
+        tracing::warn!(destination = %dest, problem = %problem, "the destination failed its check");
+        unreachable.insert(dest.clone(), problem);
+    }
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "destinations tested");
+}
+
+/// The transfer pipeline, through a running daemon.
 async fn transfer_planned(
     ctx: &SyncContext<'_>,
     storage: &StorageManager,
@@ -376,18 +484,6 @@ async fn transfer_planned(
     run_id: i64,
     unreachable: &mut HashMap<String, String>,
 ) -> Result<Vec<String>, SyncError> {
-    // Preflight: a destination that cannot be reached fails its own pairs, nobody else's.
-    let mut needed: Vec<&String> = plan.files.iter().flat_map(|f| f.destinations.iter()).collect();
-    needed.sort();
-    needed.dedup();
-    let started = std::time::Instant::now();
-    for dest in needed {
-        if let Err(e) = storage.test_destination(dest, false).await {
-            tracing::warn!(destination = %dest, error = %e, "the destination failed its check");
-            unreachable.insert(dest.clone(), e.to_string());
-        }
-    }
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "destinations checked");
     let transfer = transfer::Transfer {
         db: ctx.db,
         storage,
@@ -400,9 +496,16 @@ async fn transfer_planned(
         pause: options.pause.clone(),
         run_id,
         unreachable: unreachable.clone(),
+        given_up: Mutex::new(HashMap::new()),
         errors: Mutex::new(Vec::new()),
     };
-    transfer.run(plan.files.clone()).await?;
+    let result = transfer.run(plan.files.clone()).await;
+    // Those that stopped responding count as unreachable from here on (no index is written
+    // to them, and they are not up to date).
+    if let Ok(given_up) = transfer.given_up.lock() {
+        unreachable.extend(given_up.iter().map(|(k, v)| (k.clone(), v.clone())));
+    }
+    result?;
     let errors = transfer.errors.lock().map(|e| e.clone()).unwrap_or_default();
     Ok(errors)
 }

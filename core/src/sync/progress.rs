@@ -38,6 +38,8 @@ pub struct DestinationProgress {
     pub failed: u64,
     pub pending: u64,
     pub bytes_uploaded: u64,
+    /// Its upload has shown no progress for half the stall time, or it was given up.
+    pub not_responding: bool,
 }
 
 /// Keeps the current snapshot and sends it when enough time has passed. Clones share it (the

@@ -42,6 +42,9 @@ pub struct Transfer<'a> {
     pub run_id: i64,
     /// Destinations that failed the preflight check, with why.
     pub unreachable: HashMap<String, String>,
+    /// Destinations that stopped responding during the run, with why: given up until it ends
+    /// (their pairs stay pending for the next run), so they hold up no other destination.
+    pub given_up: Mutex<HashMap<String, String>>,
     /// A sample of distinct errors met (what was copied is counted by `progress`).
     pub errors: Mutex<Vec<String>>,
 }
@@ -58,6 +61,8 @@ enum UploadOutcome {
         error: String,
         one_file: bool,
     },
+    /// The destination stopped responding; it is given up for the rest of the run.
+    NotResponding(String),
 }
 
 impl UploadOutcome {
@@ -70,6 +75,7 @@ impl UploadOutcome {
                 "the rclone daemon stopped during the upload; it will be retried".to_string(),
             )),
             UploadOutcome::Failed { error, .. } => Some((SyncStatus::Failed, error.clone())),
+            UploadOutcome::NotResponding(reason) => Some((SyncStatus::Pending, reason.clone())),
         }
     }
 
@@ -218,13 +224,17 @@ impl Transfer<'_> {
         let mut by_destination: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (i, (file, _)) in batch.iter().enumerate() {
             for dest in &file.destinations {
-                if !self.unreachable.contains_key(dest) {
+                if !self.unreachable.contains_key(dest) && self.given_up_reason(dest).is_none() {
                     by_destination.entry(dest.clone()).or_default().push(i);
                 }
             }
         }
         let uploads = by_destination.iter().map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
-        let outcomes = futures::future::join_all(uploads).await;
+        // A cancel ends the wait at once, whatever the destinations are doing.
+        let outcomes = tokio::select! {
+            outcomes = futures::future::join_all(uploads) => outcomes,
+            () = self.cancel.cancelled() => return,
+        };
         if self.cancel.is_cancelled() {
             return; // unverified pairs keep their previous state and are retried next run
         }
@@ -247,11 +257,17 @@ impl Transfer<'_> {
     ) -> Vec<(usize, PairUpdate)> {
         // The copies these new bytes replace are kept first: by the provider itself, or by
         // Fanout in its versions area. A file whose previous copy cannot be kept is not sent.
-        let keeper = self.storage.version_keeper(dest).await.unwrap_or(VersionKeeper::Fanout);
+        let Some(keeper) = self.bounded(dest, self.storage.version_keeper(dest)).await else {
+            return self.left_pending(dest, indices, batch);
+        };
+        let keeper = keeper.unwrap_or(VersionKeeper::Fanout);
         let mut kept = super::keep::Kept::default();
         let send: Vec<usize> = match keeper {
             VersionKeeper::Fanout => {
-                kept = self.keep_previous_copies(dest, indices, batch).await;
+                let Some(keeping) = self.bounded(dest, self.keep_previous_copies(dest, indices, batch)).await else {
+                    return self.left_pending(dest, indices, batch);
+                };
+                kept = keeping;
                 indices.iter().copied().filter(|i| !kept.refused.contains_key(i)).collect()
             }
             VersionKeeper::Provider => indices.to_vec(),
@@ -270,9 +286,17 @@ impl Transfer<'_> {
         let Some(upload) = self.upload(dest, &paths).await else {
             return Vec::new(); // cancelled: unverified pairs keep their previous state
         };
+        if let UploadOutcome::NotResponding(_) = upload {
+            out.extend(self.left_pending(dest, &send, batch));
+            return out;
+        }
         let started = std::time::Instant::now();
         let dirs = send.iter().map(|&i| batch[i].0.remote_path.rsplit_once('/').map_or("", |(d, _)| d));
         let listings = self.list_folders(dest, dirs).await;
+        if self.given_up_reason(dest).is_some() {
+            out.extend(self.left_pending(dest, &send, batch));
+            return out;
+        }
         let mut judged: Vec<(usize, PairUpdate)> = send
             .iter()
             .map(|&i| {
@@ -283,7 +307,12 @@ impl Transfer<'_> {
             })
             .collect();
         if keeper == VersionKeeper::Provider {
-            kept.replaced = self.find_provider_versions(dest, &judged, batch).await;
+            // Without the versions it replaced, a copy's earlier one would be kept untracked.
+            let Some(replaced) = self.bounded(dest, self.find_provider_versions(dest, &judged, batch)).await else {
+                out.extend(self.left_pending(dest, &send, batch));
+                return out;
+            };
+            kept.replaced = replaced;
         }
         for (i, update) in judged.iter_mut().filter(|(_, u)| u.status == SyncStatus::Synced) {
             update.replaced = kept.replaced.remove(i);
@@ -303,7 +332,8 @@ impl Transfer<'_> {
         let group = format!("run-{}-{dest}", self.run_id);
         let started = std::time::Instant::now();
         let intent = self.record_intent(dest, paths).await;
-        let upload = self.storage.upload_to(dest, &self.staging, paths, &group, &self.cancel).await;
+        let sending = self.storage.upload_to(dest, &self.staging, paths, &group, &self.cancel);
+        let upload = self.watching(dest, &group, sending).await;
         // Only a finished job proves nothing is half-written: after any failure (a daemon killed
         // mid-copy can look like a plain transport error) the intent stays, and the leftovers
         // are removed once the run has stopped its daemon.
@@ -320,6 +350,7 @@ impl Transfer<'_> {
         let outcome = match upload {
             Ok(()) => UploadOutcome::Done,
             Err(StorageError::Rclone(RcloneError::Cancelled)) => return None,
+            Err(StorageError::Rclone(RcloneError::Stalled(_))) => UploadOutcome::NotResponding(self.give_up(dest)),
             Err(StorageError::Rclone(RcloneError::DaemonDied)) => {
                 let _ = self.storage.restart_if_stopped().await;
                 UploadOutcome::DaemonDied
@@ -341,8 +372,8 @@ impl Transfer<'_> {
         let mut listings: HashMap<String, Listed> = HashMap::new();
         for dir in dirs {
             if !listings.contains_key(dir) {
-                let listing = self.storage.list_objects(dest, dir).await.map_err(|e| e.to_string());
-                listings.insert(dir.to_string(), listing);
+                let Some(listing) = self.bounded(dest, self.storage.list_objects(dest, dir)).await else { break };
+                listings.insert(dir.to_string(), listing.map_err(|e| e.to_string()));
             }
         }
         listings
@@ -432,6 +463,10 @@ impl Transfer<'_> {
         for dest in &file.destinations {
             if let Some(reason) = self.unreachable.get(dest) {
                 updates.push(failed(file, dest, reason));
+            } else if !updates.iter().any(|u| &u.destination == dest) {
+                if let Some(reason) = self.given_up_reason(dest) {
+                    updates.push(PairUpdate { status: SyncStatus::Pending, ..failed(file, dest, &reason) });
+                }
             }
         }
         self.db.record_file_results(&file.file_id, &updates).await?;
@@ -450,6 +485,75 @@ impl Transfer<'_> {
             }
         });
         Ok(())
+    }
+
+    /// Runs a destination call that is not a job (a listing, a version check); when it does
+    /// not answer within the stall time the destination is given up and `None` returned.
+    pub(super) async fn bounded<T>(&self, dest: &str, call: impl std::future::Future<Output = T>) -> Option<T> {
+        match tokio::time::timeout(self.storage.stall_after(), call).await {
+            Ok(answer) => Some(answer),
+            Err(_) => {
+                self.give_up(dest);
+                None
+            }
+        }
+    }
+
+    /// Runs `work` (an upload job), telling the window once a second whether the job has gone
+    /// half its stall time without progress.
+    async fn watching<T>(&self, dest: &str, group: &str, work: impl std::future::Future<Output = T>) -> T {
+        let warn_after = self.storage.stall_after() / 2;
+        tokio::pin!(work);
+        loop {
+            tokio::select! {
+                result = &mut work => {
+                    self.show_not_responding(dest, self.given_up_reason(dest).is_some());
+                    return result;
+                }
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {
+                    let idle = self.storage.idle_for(group).is_some_and(|idle| idle >= warn_after);
+                    self.show_not_responding(dest, idle);
+                }
+            }
+        }
+    }
+
+    fn show_not_responding(&self, dest: &str, not_responding: bool) {
+        self.progress.update(|p| p.destinations.entry(dest.to_string()).or_default().not_responding = not_responding);
+    }
+
+    /// Gives `dest` up for the rest of the run; returns why, for its pairs.
+    fn give_up(&self, dest: &str) -> String {
+        let reason = format!(
+            "{dest} is not responding (nothing came back for {} s); its copies are made at the next sync",
+            self.storage.stall_after().as_secs()
+        );
+        if let Ok(mut given_up) = self.given_up.lock() {
+            if given_up.insert(dest.to_string(), reason.clone()).is_none() {
+                tracing::warn!(destination = dest, "the destination stopped responding; giving it up for this run");
+            }
+        }
+        self.show_not_responding(dest, true);
+        self.note_error(&reason);
+        reason
+    }
+
+    pub(super) fn given_up_reason(&self, dest: &str) -> Option<String> {
+        self.given_up.lock().ok()?.get(dest).cloned()
+    }
+
+    /// `indices` of `batch` left pending at `dest`, which stopped responding.
+    fn left_pending(
+        &self,
+        dest: &str,
+        indices: &[usize],
+        batch: &[(PlannedFile, Downloaded)],
+    ) -> Vec<(usize, PairUpdate)> {
+        let reason = self.given_up_reason(dest).unwrap_or_else(|| self.give_up(dest));
+        indices
+            .iter()
+            .map(|&i| (i, PairUpdate { status: SyncStatus::Pending, ..failed(&batch[i].0, dest, &reason) }))
+            .collect()
     }
 
     pub(super) fn note_error(&self, error: &str) {

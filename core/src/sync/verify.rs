@@ -66,9 +66,9 @@ impl VerifyCounts {
 }
 
 /// What is wrong with one copy.
-struct Problem {
-    missing: bool,
-    reason: String,
+pub(super) struct Problem {
+    pub(super) missing: bool,
+    pub(super) reason: String,
 }
 
 impl Problem {
@@ -150,7 +150,7 @@ pub async fn verify(
 }
 
 /// Compares what the destination lists with what the ledger recorded for the copy.
-fn check_recorded(pair: &PairRecord, object: Option<&ObjectInfo>, kind: HashKind) -> Option<Problem> {
+pub(super) fn check_recorded(pair: &PairRecord, object: Option<&ObjectInfo>, kind: HashKind) -> Option<Problem> {
     let expected_hash =
         pair.remote_hash.as_deref().or(pair.md5.as_deref().filter(|_| pair.verified_by == Some(VerifiedBy::Md5)));
     check_object(object, pair.size.unwrap_or(-1), expected_hash, kind).err().map(|m| Problem::from_mismatch(&m))

@@ -7,7 +7,7 @@ import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
 import { progressView, resultMessage, runMessage } from '../state.js';
 import { cardState, runBadge } from '../badges.js';
-import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, costText, NONE } from '../format.js';
+import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, costText, checkText, checkTitle, NONE } from '../format.js';
 
 export function createDashboard(root, { store, shared, navigate }) {
   let destinations = [];
@@ -151,6 +151,9 @@ export function createDashboard(root, { store, shared, navigate }) {
             h('span', { class: 'meter__value' }, `${formatCount(d.done)} of ${formatCount(d.total)} · ${formatBytes(d.bytesUploaded)} uploaded`),
           ),
           setBar(h('progress', { class: ['progress', d.failed ? 'progress--failed' : ''], 'aria-labelledby': labelId }), d, false),
+          d.notResponding
+            ? h('p', { class: 'dest-progress__note dest-progress__note--stalled', role: 'status' }, `${name} is not responding; the other destinations go on.`)
+            : null,
           d.failed || d.pending
             ? h('p', { class: 'dest-progress__note' }, [d.failed ? `${formatCount(d.failed)} failed` : '', d.pending ? `${formatCount(d.pending)} left pending` : ''].filter(Boolean).join(' · '))
             : null,
@@ -192,8 +195,11 @@ export function createDashboard(root, { store, shared, navigate }) {
         h('div', {}, h('dt', {}, 'Backed up'), h('dd', { title: stats.kept_bytes ? `and ${formatBytes(stats.kept_bytes)} of earlier versions` : '' }, formatBytes((stats.synced_bytes || 0) + (stats.kept_bytes || 0)))),
         h('div', {}, h('dt', {}, 'Storage cost'), h('dd', { class: 'dest-card__cost', title: costTitle(stats.monthly_cost) }, costText(stats.monthly_cost) || NONE)),
         h('div', {}, h('dt', {}, 'Last sync'), h('dd', { title: formatDate(stats.last_sync) }, relativeTime(stats.last_sync))),
-        h('div', {}, h('dt', {}, 'Last verified'), h('dd', { title: formatDate(stats.last_verified) }, relativeTime(stats.last_verified))),
+        h('div', {}, h('dt', {}, 'Last checked'), h('dd', { class: 'dest-card__check', title: checkTitle(stats.last_check) }, checkText(stats.last_check))),
       ),
+      state[0] === 'problem' && stats.last_check && stats.last_check.problem
+        ? h('p', { class: 'dest-card__problem', role: 'status' }, `Problem: ${stats.last_check.problem}`)
+        : null,
       d && d.enabled && !d.configured
         ? h('button', { type: 'button', class: 'btn btn--link', onclick: () => navigate('settings') }, 'Add keys in Settings')
         : null,
