@@ -59,11 +59,25 @@ impl World {
         std::fs::read_dir(self.s3.object_path("backup", "google-drive/Projects")).map_or(0, |r| r.count())
     }
 
-    async fn freeze_after_first_object(&self) {
+    async fn after_first_object(&self) {
         while self.objects_at_s3() == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
+    }
+
+    async fn freeze_after_first_object(&self) {
+        self.after_first_object().await;
         self.s3.freeze();
+    }
+
+    /// The server killed once the first object reached it: it refuses connections from then on.
+    async fn kill_after_first_object(&self) {
+        self.after_first_object().await;
+        let pid = self.s3.pid().unwrap();
+        // SAFETY: kill() only sends a signal, to the server this test started.
+        unsafe {
+            libc::kill(pid as libc::pid_t, libc::SIGKILL);
+        }
     }
 }
 
@@ -132,4 +146,37 @@ async fn a_cancel_ends_a_run_within_seconds_while_a_destination_hangs() {
     let summary = summary.expect("the run never ended").unwrap();
     assert_eq!(summary.status, RunStatus::Cancelled, "{summary:#?}");
     assert!(took < Duration::from_secs(5), "the run ended {took:?} after the cancel");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_destination_killed_mid_run_is_given_up_with_its_pairs_pending_and_the_other_completes() {
+    let mut w = world("").await; // the default stall time: a refused connection is told sooner
+    let (summary, ()) = tokio::join!(
+        tokio::time::timeout(Duration::from_secs(180), w.engine.sync(SyncOptions::default())),
+        w.kill_after_first_object()
+    );
+    let summary = summary.expect("the run never ended").unwrap();
+
+    assert_eq!(summary.status, RunStatus::Partial, "{summary:#?}");
+    let local = &summary.destinations["local"];
+    assert!(local.success && local.transferred == FILES as u64, "{summary:#?}");
+    let s3 = &summary.destinations["aws_s3"];
+    assert!(s3.pending > 0 && s3.failed == 0, "given up, not failed: {summary:#?}");
+    let rows = w.engine.files(&FileQuery { destination: Some("aws_s3".into()), limit: 50, ..Default::default() }).await;
+    for row in rows.unwrap().rows {
+        let pair = row.destinations.iter().find(|d| d.destination == "aws_s3").unwrap();
+        if pair.status != SyncStatus::Synced {
+            assert_eq!(pair.status, SyncStatus::Pending, "{}", row.drive_path);
+            assert!(pair.error_message.as_deref().unwrap_or("").contains("cannot reach"), "{pair:?}");
+        }
+    }
+
+    w.s3.resume().unwrap();
+    let next = w.engine.sync(SyncOptions::default()).await.unwrap();
+    assert!(next.all_success, "{next:#?}");
+    // Byte for byte (a server killed mid-write may keep a partial file of its own beside them).
+    for (i, bytes) in w.files.iter().enumerate() {
+        let stored = std::fs::read(w.s3.object_path("backup", &format!("google-drive/Projects/part-{i}.bin")));
+        assert!(stored.ok().as_ref() == Some(bytes), "part-{i} at the S3 server's storage");
+    }
 }

@@ -261,6 +261,25 @@ fn the_schedule_syncs_once_when_due_by_the_recorded_runs_and_says_when_the_next_
     assert_eq!(starts(&d), 2, "a missed due time is made up once");
 }
 
+#[test]
+fn two_instances_due_at_once_make_one_sync() {
+    let d = start(3, 100, "sync:\n  schedule: every 2m\n", None);
+    d.ok("add_policy", json!({ "folder": "Projects", "destinations": ["local"], "recursive": true }));
+    let other = support::second_instance(&d);
+    // Never synced, so both find a sync due at their first look.
+    other.state::<AppState>().runner.spawn_schedule();
+    d.app.state::<AppState>().runner.spawn_schedule();
+    std::thread::sleep(Duration::from_secs(25)); // past a second look by each
+    let url = format!("sqlite://{}", d.dir.path().join("data/fanout.db").display());
+    let runs: Vec<(String,)> = tauri::async_runtime::block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let runs = sqlx::query_as("SELECT status FROM sync_runs").fetch_all(&pool).await.unwrap();
+        pool.close().await;
+        runs
+    });
+    assert_eq!(runs, [("succeeded".to_string(),)], "one sync between the two instances");
+}
+
 /// The objects under Projects/ at the S3 server's own storage.
 fn s3_objects(d: &support::Desktop) -> Vec<String> {
     let dir = d.dir.path().join("s3/backup/google-drive/Projects");

@@ -7,7 +7,7 @@
 mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fanout_testkit::fake_google::{FakeGoogle, DEFAULT_TOKEN};
 use fanout_testkit::s3::S3Server;
@@ -588,4 +588,164 @@ async fn the_app_started_after_a_due_time_passed_while_it_was_closed_syncs_once(
     assert_eq!(runs[1].1, "succeeded", "{runs:?}");
     let dune = world.dir.path().join("local/google-drive/Projects/Photos/dune.jpg");
     assert_eq!(std::fs::read(dune).unwrap(), b"more sand", "the missed sync ran and copied what changed");
+}
+
+/// A destination card's badge, check line and problem line, as shown.
+async fn card(app: &Session, key: &str) -> serde_json::Value {
+    app.exec(
+        "const c = document.querySelector(`.dest-card[data-key=\"${arguments[0]}\"]`); if (!c) return null;\
+         const text = (s) => { const e = c.querySelector(s); return e ? e.textContent : null; };\
+         return { state: text('.dest-card__state'), check: text('.dest-card__check'), problem: text('.dest-card__problem') };",
+        json!([key]),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_lost_at_a_destination_are_found_and_sent_again_and_a_folder_replaced_by_a_file_shows_the_problem() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("");
+    let data = world.dir.path().join("lost-data");
+    add_policy_beforehand(&config, &data, "Projects/Reports", &["aws_s3", "local"]).await;
+    let app = world.open_app(&config, &data).await;
+    app.wait_ready("dashboard").await;
+    sync_from_dashboard(&app, "succeeded").await;
+
+    // 13 objects deleted through the S3 API, and the backup folder replaced by a file.
+    for i in 0..13 {
+        world.aws.delete_object("backup-aws", &format!("google-drive/Projects/Reports/report-{i:02}.txt")).unwrap();
+    }
+    let local = world.dir.path().join("local");
+    std::fs::remove_dir_all(&local).unwrap();
+    std::fs::write(&local, "not a folder").unwrap();
+    // Nothing changed in Drive: the sync still looks at the destinations.
+    sync_from_dashboard(&app, "partial").await;
+
+    let wait_card = |key: &'static str, until: &'static str| {
+        let app = &app;
+        async move {
+            let script = format!(
+                "const c = document.querySelector('.dest-card[data-key=\"{key}\"]'); return c && ({until}) && c.textContent"
+            );
+            app.wait_until(&format!("the {key} card"), &script, json!([]), Duration::from_secs(20)).await;
+            card(app, key).await
+        }
+    };
+    let aws = wait_card("aws_s3", "c.querySelector('.dest-card__check').textContent.includes('missing')").await;
+    assert_eq!(aws["state"], "Ready", "{aws:#}");
+    assert!(aws["check"].as_str().unwrap().ends_with("24 of 24 copies, 13 missing (copied again)"), "{aws:#}");
+    for i in 0..24 {
+        let copy = world.aws.dir.join(format!("backup-aws/google-drive/Projects/Reports/report-{i:02}.txt"));
+        let bytes = std::fs::read(&copy).unwrap_or_else(|e| panic!("{} not back: {e}", copy.display()));
+        assert!(bytes == format!("report {i}\n").repeat(8000).into_bytes(), "report-{i:02} differs at the server");
+    }
+    let local_card = wait_card("local", "c.dataset.state === 'problem'").await;
+    assert_eq!(local_card["state"], "Problem", "{local_card:#}");
+    let problem = local_card["problem"].as_str().unwrap_or_default();
+    assert!(problem.contains("is a file, not a folder"), "{local_card:#}");
+    assert!(local_card["check"].as_str().unwrap().ends_with("could not check"), "{local_card:#}");
+    app.screenshot(&screenshots().join("destination-problem.png")).await;
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frozen_server_is_said_not_responding_cancel_ends_the_run_and_the_next_run_goes_on_without_it() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("sync:\n  bandwidth_limit: \"200k:off\"\n  stall_timeout: 20s\n");
+    let data = world.dir.path().join("frozen-data");
+    add_policy_beforehand(&config, &data, "Projects/Reports", &["aws_s3", "scaleway"]).await;
+    let app = world.open_app(&config, &data).await;
+    app.wait_ready("dashboard").await;
+    app.click("#sync-now").await;
+    let objects =
+        || std::fs::read_dir(world.aws.dir.join("backup-aws/google-drive/Projects/Reports")).map_or(0, |r| r.count());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while objects() == 0 {
+        assert!(Instant::now() < deadline, "nothing reached the S3 server");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    world.aws.freeze();
+
+    // Half the stall time without progress: the window says so (the default says it at 30 s).
+    let note = app
+        .wait_until(
+            "the not-responding note",
+            "const n = document.querySelector('.dest-progress__note--stalled'); return n && n.textContent",
+            json!([]),
+            Duration::from_secs(45),
+        )
+        .await;
+    assert!(note.as_str().unwrap().contains("is not responding"), "{note}");
+    app.screenshot(&screenshots().join("not-responding.png")).await;
+    let cancelled_at = Instant::now();
+    app.click("#sync-cancel").await;
+    app.wait_until(
+        "the run to end",
+        "return document.querySelector('#sync-progress').dataset.running === 'false'",
+        json!([]),
+        Duration::from_secs(30),
+    )
+    .await;
+    let took = cancelled_at.elapsed();
+    assert!(took < Duration::from_secs(5), "Cancel took {took:?}");
+
+    // Still frozen: the next run's check gives it up; the other destination completes.
+    sync_from_dashboard(&app, "partial").await;
+    for i in 0..24 {
+        let copy = world.scaleway.dir.join(format!("backup-scw/google-drive/Projects/Reports/report-{i:02}.txt"));
+        assert!(copy.is_file(), "{} missing", copy.display());
+    }
+    app.wait_until(
+        "the frozen destination's card",
+        "const c = document.querySelector('.dest-card[data-key=\"aws_s3\"]'); return c && c.dataset.state === 'problem'",
+        json!([]),
+        Duration::from_secs(20),
+    )
+    .await;
+    let aws = card(&app, "aws_s3").await;
+    assert_eq!(aws["state"], "Problem", "{aws:#}");
+    assert!(aws["problem"].as_str().unwrap_or_default().contains("aws_s3 is not responding"), "{aws:#}");
+    world.aws.thaw();
+    app.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clearing_a_stored_key_asks_first_and_says_what_stops_working() {
+    let _turn = ONE_AT_A_TIME.lock().await;
+    let world = World::start().await;
+    let config = world.config("");
+    // Scaleway's keys only in the keychain, as a desktop user keeps them.
+    let env: Vec<(String, String)> =
+        world.env().into_iter().filter(|(k, _)| !k.starts_with("FANOUT_SCALEWAY_")).collect();
+    let data = world.dir.path().join("clear-data");
+    let args =
+        vec!["--config".to_string(), config.display().to_string(), "--data-dir".into(), data.display().to_string()];
+    let app = Session::start(&args, &env).await;
+    app.wait_ready("dashboard").await;
+    app.click("#nav-settings").await;
+    app.wait_ready("settings").await;
+    let row = ".dest-settings[data-key=\"scaleway\"] .secret-row[data-field=\"access_key_id\"]";
+    let stored = format!("const s = document.querySelector('{row} .secret-state'); return s && s.dataset.stored");
+    app.type_into(&format!("{row} .secret-input"), "SCWEXAMPLEKEY0000000").await;
+    app.click(&format!("{row} .secret-save")).await;
+    app.wait_until("the key stored", &format!("{stored} === 'true'"), json!([]), Duration::from_secs(20)).await;
+
+    let asked = "const d = document.querySelector('#confirm-dialog'); \
+                 return d && d.open && document.querySelector('#confirm-message').textContent";
+    app.click(&format!("{row} .secret-clear")).await;
+    let message = app.wait_until("the question", asked, json!([]), Duration::from_secs(10)).await;
+    let message = message.as_str().unwrap_or_default();
+    assert!(message.contains("cannot copy to Scaleway"), "{message}");
+    app.screenshot(&screenshots().join("clear-key.png")).await;
+    app.click("#confirm-cancel").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(app.exec(&stored, json!([])).await, "true", "Cancel keeps the key");
+
+    app.click(&format!("{row} .secret-clear")).await;
+    app.wait_until("the question again", asked, json!([]), Duration::from_secs(10)).await;
+    app.click("#confirm-ok").await;
+    app.wait_until("the key cleared", &format!("{stored} === 'false'"), json!([]), Duration::from_secs(20)).await;
+    app.close().await;
 }

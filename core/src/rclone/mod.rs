@@ -20,6 +20,8 @@ pub use process::{DaemonProcess, DirectLauncher, LaunchSpec, Launcher, Rclone};
 use tokio_util::sync::CancellationToken;
 
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
+/// A job that shows errors and no progress for this long is stopped with its last error.
+const FAILING_AFTER: Duration = Duration::from_secs(10);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RcloneError {
@@ -275,10 +277,18 @@ impl RcloneDaemon {
                 let stats = self.call("core/stats", json!({ "group": group })).await?;
                 let idle_since = watch.saw(&stats);
                 self.set_idle_since(group, Some(idle_since));
-                if idle_since.elapsed() >= self.stall_after {
+                let idle = idle_since.elapsed();
+                if idle >= self.stall_after {
                     tracing::warn!(group, stalled_s = self.stall_after.as_secs(), "an rclone job stalled; stopping it");
                     let _ = self.call("job/stop", json!({ "jobid": job_id })).await;
                     return Err(RcloneError::Stalled(self.stall_after));
+                }
+                // Only failing, and nothing moving: rclone would retry file after file against
+                // a destination that refuses them all.
+                if let Some(error) = watch.failing_for(&stats, FAILING_AFTER.min(self.stall_after)) {
+                    tracing::warn!(group, error = %error, "an rclone job only fails; stopping it");
+                    let _ = self.call("job/stop", json!({ "jobid": job_id })).await;
+                    return Err(RcloneError::Failed(error));
                 }
             }
         }
@@ -365,12 +375,14 @@ struct StallWatch {
     last_look: Instant,
     seen: Option<[i64; 3]>,
     moved_at: Instant,
+    /// The group's error count when it last moved.
+    errors_at_move: i64,
 }
 
 impl StallWatch {
     fn new() -> Self {
         let now = Instant::now();
-        StallWatch { last_look: now, seen: None, moved_at: now }
+        StallWatch { last_look: now, seen: None, moved_at: now, errors_at_move: 0 }
     }
 
     /// Time for another look.
@@ -389,8 +401,19 @@ impl StallWatch {
         if self.seen != Some(now) {
             self.seen = Some(now);
             self.moved_at = Instant::now();
+            self.errors_at_move = field("errors");
         }
         self.moved_at
+    }
+
+    /// The group's last error, when errors came since it last moved and that was `after` ago.
+    fn failing_for(&self, stats: &Value, after: Duration) -> Option<String> {
+        let errors = stats.get("errors").and_then(Value::as_i64).unwrap_or(0);
+        if errors <= self.errors_at_move || self.moved_at.elapsed() < after {
+            return None;
+        }
+        let last = stats.get("lastError").and_then(Value::as_str).unwrap_or("the destination refused every transfer");
+        Some(last.to_string())
     }
 }
 

@@ -355,7 +355,12 @@ impl Transfer<'_> {
                 let _ = self.storage.restart_if_stopped().await;
                 UploadOutcome::DaemonDied
             }
-            Err(e) => UploadOutcome::Failed { error: e.to_string(), one_file: paths.len() == 1 },
+            // A job that failed outright may mean the destination went away: if it cannot be
+            // reached now, it is given up rather than tried again batch after batch.
+            Err(e) => match self.unreachable_now(dest).await {
+                Some(reason) => UploadOutcome::NotResponding(self.give_up_because(dest, reason)),
+                None => UploadOutcome::Failed { error: e.to_string(), one_file: paths.len() == 1 },
+            },
         };
         if let Some((_, reason)) = outcome.unproven() {
             self.note_error(&reason);
@@ -522,16 +527,35 @@ impl Transfer<'_> {
         self.progress.update(|p| p.destinations.entry(dest.to_string()).or_default().not_responding = not_responding);
     }
 
-    /// Gives `dest` up for the rest of the run; returns why, for its pairs.
-    fn give_up(&self, dest: &str) -> String {
-        let reason = format!(
+    /// Why `dest` cannot be used right now, if it cannot (asked once, within the stall time).
+    async fn unreachable_now(&self, dest: &str) -> Option<String> {
+        match tokio::time::timeout(self.storage.stall_after(), self.storage.test_destination(dest, false)).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(format!("{e} Its copies are made at the next sync.")),
+            Err(_) => Some(self.not_responding_reason(dest)),
+        }
+    }
+
+    fn not_responding_reason(&self, dest: &str) -> String {
+        format!(
             "{dest} is not responding (nothing came back for {} s); its copies are made at the next sync",
             self.storage.stall_after().as_secs()
-        );
+        )
+    }
+
+    /// Gives `dest` up for the rest of the run as not responding; returns why, for its pairs.
+    fn give_up(&self, dest: &str) -> String {
+        self.give_up_because(dest, self.not_responding_reason(dest))
+    }
+
+    /// Gives `dest` up for the rest of the run; returns why (the first reason), for its pairs.
+    fn give_up_because(&self, dest: &str, reason: String) -> String {
         if let Ok(mut given_up) = self.given_up.lock() {
-            if given_up.insert(dest.to_string(), reason.clone()).is_none() {
-                tracing::warn!(destination = dest, "the destination stopped responding; giving it up for this run");
+            if let Some(first) = given_up.get(dest) {
+                return first.clone();
             }
+            given_up.insert(dest.to_string(), reason.clone());
+            tracing::warn!(destination = dest, reason = %reason, "giving the destination up for this run");
         }
         self.show_not_responding(dest, true);
         self.note_error(&reason);

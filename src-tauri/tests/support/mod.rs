@@ -147,3 +147,20 @@ impl Desktop {
         self.wait_for(fanout_desktop::runner::EVENT_FINISHED, Duration::from_secs(120))
     }
 }
+
+/// A second app over the same config and data folder, as another instance of Fanout would be
+/// (a second login session, or one started while the first still ran).
+pub fn second_instance(d: &Desktop) -> App<MockRuntime> {
+    let config_path = d.dir.path().join("config.yaml");
+    let yaml = std::fs::read_to_string(&config_path).unwrap();
+    let engine = tauri::async_runtime::block_on(Engine::open(
+        Config::parse(&yaml, "test").unwrap(),
+        &d.dir.path().join("data"),
+        d.secrets.clone(),
+    ))
+    .unwrap();
+    let app = fanout_desktop::configure(mock_builder()).build(mock_context(noop_assets())).unwrap();
+    let state = AppState::new(engine, fanout_desktop::emitter(app.handle()), Some(config_path), None);
+    tauri::Manager::manage(&app, state);
+    app
+}

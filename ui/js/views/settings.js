@@ -160,7 +160,7 @@ export function createSettings(root, { store, shared, track }) {
     const id = nextId('secret');
     const input = h('input', { type: 'password', id, class: 'input secret-input', autocomplete: 'off', spellcheck: 'false', placeholder: secret.stored ? 'Stored — type to replace' : 'Paste the key', 'aria-describedby': `${id}-state` });
     const save = h('button', { type: 'submit', class: 'btn btn--primary secret-save', disabled: true }, 'Save');
-    const clear = h('button', { type: 'button', class: 'btn secret-clear', disabled: !secret.stored, onclick: () => onClear(secret) }, 'Clear');
+    const clear = h('button', { type: 'button', class: 'btn secret-clear', disabled: !secret.stored, onclick: () => onClear(dest, secret) }, 'Clear');
     input.addEventListener('input', () => {
       save.disabled = input.value.length === 0;
     });
@@ -189,7 +189,15 @@ export function createSettings(root, { store, shared, track }) {
     }
   }
 
-  async function onClear(secret) {
+  async function onClear(dest, secret) {
+    // A stored key is never shown again: clearing it is asked first, saying what stops.
+    const ok = await confirmDialog({
+      title: `Clear the ${secret.label}?`,
+      message: `Fanout cannot copy to ${dest.name} or restore from it until you save this key again, and it cannot show you the key it has now.`,
+      confirmLabel: 'Clear key',
+      danger: true,
+    });
+    if (!ok) return;
     try {
       await track(api.clearSecret(secret.owner, secret.field));
       notify(`${secret.label} removed from the keychain.`, 'success');
