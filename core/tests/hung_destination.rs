@@ -95,12 +95,26 @@ async fn a_destination_that_stops_answering_is_given_up_and_the_other_completes(
         }
         said
     });
-    let (summary, ()) = tokio::join!(
-        tokio::time::timeout(Duration::from_secs(180), w.engine.sync(options)),
-        w.freeze_after_first_object()
-    );
+    let steer = async {
+        w.freeze_after_first_object().await;
+        // Halfway to the stall time, the folder's part of the stuck batch is already recorded.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let synced_at = |dest: &str| FileQuery {
+            destination: Some(dest.into()),
+            status: Some(SyncStatus::Synced),
+            limit: 50,
+            ..Default::default()
+        };
+        let local = w.engine.files(&synced_at("local")).await.unwrap().total;
+        let s3 = w.engine.files(&synced_at("aws_s3")).await.unwrap().total;
+        (local, s3)
+    };
+    let (summary, synced_while_stuck) =
+        tokio::join!(tokio::time::timeout(Duration::from_secs(180), w.engine.sync(options)), steer);
     w.s3.thaw();
     let summary = summary.expect("the run never ended").unwrap();
+    let (local_then, s3_then) = synced_while_stuck;
+    assert!(local_then > s3_then, "the folder's copies waited for the stuck server: {local_then} vs {s3_then}");
 
     assert_eq!(summary.status, RunStatus::Partial, "{summary:#?}");
     assert!(said_not_responding.await.unwrap(), "the window was never told aws_s3 is not responding");

@@ -1,6 +1,6 @@
 //! The transfer pipeline: download each planned file once into staging (md5 verified), fan
 //! it out to its destinations in batches, verify every object at its destination, and record
-//! each file's results in one transaction.
+//! each destination's results as soon as it is done with a batch.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -85,8 +85,21 @@ impl UploadOutcome {
     }
 }
 
-/// One file's results, on their way to the database.
-type Results = (PlannedFile, Vec<PairUpdate>);
+/// Results on their way to the database.
+enum Results {
+    /// One destination's verdicts on files of a batch, recorded as soon as that destination
+    /// is done with them (another may still be uploading the same batch).
+    Pairs(Vec<(String, PairUpdate)>),
+    /// A file every destination is done with: its remaining results (`done`: the destinations
+    /// already recorded through `Pairs`), then it is unstaged.
+    File { file: PlannedFile, updates: Vec<PairUpdate>, done: Vec<String> },
+}
+
+impl Results {
+    fn file(file: PlannedFile, updates: Vec<PairUpdate>) -> Self {
+        Results::File { file, updates, done: Vec::new() }
+    }
+}
 
 struct Staged {
     file: PlannedFile,
@@ -115,7 +128,7 @@ impl Transfer<'_> {
         let (fetch, skip): (Vec<_>, Vec<_>) =
             files.into_iter().partition(|f| f.destinations.iter().any(|d| !self.unreachable.contains_key(d)));
         for file in skip {
-            self.record(&file, Vec::new()).await?;
+            self.record(&file, Vec::new(), &[]).await?;
         }
 
         let (tx, rx) = mpsc::channel::<Staged>(self.sync.batch_files.max(1));
@@ -145,11 +158,21 @@ impl Transfer<'_> {
         }
     }
 
-    /// Writes each file's results as they come, and unstages the file.
+    /// Writes results as they come, and unstages each file once it is done.
     async fn record_results(&self, mut results: mpsc::UnboundedReceiver<Results>) -> Result<(), SyncError> {
-        while let Some((file, updates)) = results.recv().await {
-            self.record(&file, updates).await?;
-            let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
+        while let Some(next) = results.recv().await {
+            match next {
+                Results::Pairs(pairs) => {
+                    for (file_id, update) in &pairs {
+                        self.db.record_file_results(file_id, std::slice::from_ref(update)).await?;
+                    }
+                    self.count(pairs.iter().map(|(_, u)| u));
+                }
+                Results::File { file, updates, done } => {
+                    self.record(&file, updates, &done).await?;
+                    let _ = tokio::fs::remove_file(self.staging.join(&file.remote_path)).await;
+                }
+            }
         }
         Ok(())
     }
@@ -183,7 +206,7 @@ impl Transfer<'_> {
                     self.note_error(&error);
                     let reason = format!("download from Drive failed: {error}");
                     let updates = next.file.destinations.iter().map(|d| failed(&next.file, d, &reason)).collect();
-                    let _ = results.send((next.file, updates));
+                    let _ = results.send(Results::file(next.file, updates));
                     continue;
                 }
                 Ok(downloaded) => downloaded,
@@ -229,23 +252,35 @@ impl Transfer<'_> {
                 }
             }
         }
-        let uploads = by_destination.iter().map(|(dest, indices)| self.upload_and_verify(dest, indices, &batch));
-        // A cancel ends the wait at once, whatever the destinations are doing.
-        let outcomes = tokio::select! {
-            outcomes = futures::future::join_all(uploads) => outcomes,
-            () = self.cancel.cancelled() => return,
-        };
-        if self.cancel.is_cancelled() {
-            return; // unverified pairs keep their previous state and are retried next run
-        }
-        let mut per_file: Vec<Vec<PairUpdate>> = vec![Vec::new(); batch.len()];
-        for outcome in outcomes {
-            for (i, update) in outcome {
-                per_file[i].push(update);
+        let files = &batch;
+        let mut uploads: futures::stream::FuturesUnordered<_> = by_destination
+            .iter()
+            .map(|(dest, indices)| async move { (dest, self.upload_and_verify(dest, indices, files).await) })
+            .collect();
+        // Each destination's verdicts are recorded as it finishes its part, and a cancel ends
+        // the wait at once, whatever the destinations are doing.
+        let mut done: Vec<Vec<String>> = vec![Vec::new(); batch.len()];
+        loop {
+            let next = tokio::select! {
+                next = uploads.next() => next,
+                () = self.cancel.cancelled() => return,
+            };
+            let Some((dest, outcome)) = next else { break };
+            if self.cancel.is_cancelled() {
+                return; // unverified pairs keep their previous state and are retried next run
             }
+            let pairs: Vec<(String, PairUpdate)> = outcome
+                .into_iter()
+                .map(|(i, update)| {
+                    done[i].push(dest.clone());
+                    (batch[i].0.file_id.clone(), update)
+                })
+                .collect();
+            let _ = results.send(Results::Pairs(pairs));
         }
-        for ((file, _), updates) in batch.into_iter().zip(per_file) {
-            let _ = results.send((file, updates));
+        drop(uploads);
+        for ((file, _), done) in batch.into_iter().zip(done) {
+            let _ = results.send(Results::File { file, updates: Vec::new(), done });
         }
     }
 
@@ -463,9 +498,10 @@ impl Transfer<'_> {
         }
     }
 
-    /// Records a file's results, adding failures for its unreachable destinations.
-    async fn record(&self, file: &PlannedFile, mut updates: Vec<PairUpdate>) -> Result<(), SyncError> {
-        for dest in &file.destinations {
+    /// Records a file's results (`done`: destinations already recorded), adding failures for
+    /// its unreachable destinations and pending pairs for those given up.
+    async fn record(&self, file: &PlannedFile, mut updates: Vec<PairUpdate>, done: &[String]) -> Result<(), SyncError> {
+        for dest in file.destinations.iter().filter(|d| !done.contains(d)) {
             if let Some(reason) = self.unreachable.get(dest) {
                 updates.push(failed(file, dest, reason));
             } else if !updates.iter().any(|u| &u.destination == dest) {
@@ -475,9 +511,15 @@ impl Transfer<'_> {
             }
         }
         self.db.record_file_results(&file.file_id, &updates).await?;
+        self.count(updates.iter());
+        self.progress.update(|p| p.files_done += 1);
+        Ok(())
+    }
+
+    /// Counts recorded pairs in the run's progress.
+    fn count<'u>(&self, updates: impl Iterator<Item = &'u PairUpdate>) {
         self.progress.update(|p| {
-            p.files_done += 1;
-            for u in &updates {
+            for u in updates {
                 let d = p.destinations.entry(u.destination.clone()).or_default();
                 match u.status {
                     SyncStatus::Synced => {
@@ -489,7 +531,6 @@ impl Transfer<'_> {
                 }
             }
         });
-        Ok(())
     }
 
     /// Runs a destination call that is not a job (a listing, a version check); when it does
