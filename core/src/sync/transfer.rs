@@ -92,12 +92,12 @@ enum Results {
     Pairs(Vec<(String, PairUpdate)>),
     /// A file every destination is done with: its remaining results (`done`: the destinations
     /// already recorded through `Pairs`), then it is unstaged.
-    File { file: PlannedFile, updates: Vec<PairUpdate>, done: Vec<String> },
+    File { file: Box<PlannedFile>, updates: Vec<PairUpdate>, done: Vec<String> },
 }
 
 impl Results {
     fn file(file: PlannedFile, updates: Vec<PairUpdate>) -> Self {
-        Results::File { file, updates, done: Vec::new() }
+        Results::File { file: Box::new(file), updates, done: Vec::new() }
     }
 }
 
@@ -280,7 +280,7 @@ impl Transfer<'_> {
         }
         drop(uploads);
         for ((file, _), done) in batch.into_iter().zip(done) {
-            let _ = results.send(Results::File { file, updates: Vec::new(), done });
+            let _ = results.send(Results::File { file: Box::new(file), updates: Vec::new(), done });
         }
     }
 
