@@ -187,9 +187,19 @@ impl Database {
     /// A `synced` result replaces what the row knows of the copy; a `failed` or `pending`
     /// one keeps the description of the last verified copy and only changes status and error.
     pub async fn record_file_results(&self, file_id: &str, updates: &[PairUpdate]) -> Result<(), DbError> {
+        let pairs: Vec<(&str, &PairUpdate)> = updates.iter().map(|u| (file_id, u)).collect();
+        self.record_pairs(&pairs).await
+    }
+
+    /// Records results for many pairs, of any files, in one transaction (see
+    /// [`Self::record_file_results`]).
+    pub async fn record_pairs(&self, pairs: &[(&str, &PairUpdate)]) -> Result<(), DbError> {
+        if pairs.is_empty() {
+            return Ok(());
+        }
         let at = now();
         let mut tx = self.pool.begin().await?;
-        for u in updates {
+        for &(file_id, u) in pairs {
             let synced = u.status == SyncStatus::Synced;
             sqlx::query(
                 "INSERT INTO file_destinations (file_id, destination, sync_status, last_sync, remote_path, size, md5,

@@ -146,7 +146,7 @@ impl RcloneDaemon {
                 running.child.kill();
                 return Err(RcloneError::NotReady(READY_TIMEOUT, self.log_path.display().to_string()));
             }
-            tokio::time::sleep(Duration::from_millis(50)).await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }
 

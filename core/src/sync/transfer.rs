@@ -163,9 +163,8 @@ impl Transfer<'_> {
         while let Some(next) = results.recv().await {
             match next {
                 Results::Pairs(pairs) => {
-                    for (file_id, update) in &pairs {
-                        self.db.record_file_results(file_id, std::slice::from_ref(update)).await?;
-                    }
+                    let refs: Vec<(&str, &PairUpdate)> = pairs.iter().map(|(f, u)| (f.as_str(), u)).collect();
+                    self.db.record_pairs(&refs).await?;
                     self.count(pairs.iter().map(|(_, u)| u));
                 }
                 Results::File { file, updates, done } => {
