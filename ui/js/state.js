@@ -101,7 +101,9 @@ export function progressView(state) {
   const p = state.progress;
   const finished = state.phase === 'finished';
   const files = bar(p ? p.files_done : 0, p ? p.files_total : 0, finished);
-  const bytes = bar(p ? p.bytes_downloaded : 0, p ? p.bytes_total : 0, finished);
+  // Exported Google Docs have no size until downloaded, so the bytes can outgrow the plan's total.
+  const bytesDone = p ? p.bytes_downloaded : 0;
+  const bytes = bar(bytesDone, Math.max(p ? p.bytes_total : 0, bytesDone), finished);
   const perDestination = Object.entries((p && p.destinations) || {})
     .map(([key, d]) => {
       const done = (d.transferred || 0) + (d.failed || 0) + (d.pending || 0);
@@ -115,6 +117,8 @@ export function progressView(state) {
         notResponding: Boolean(running && d.not_responding),
         done,
         ...bar(done, d.pairs_total || 0, finished),
+        // The bar shows copies made: failed and pending ones are said beside it, not filled in.
+        copied: bar(d.transferred || 0, d.pairs_total || 0, false),
       };
     })
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -242,3 +242,16 @@ test('a destination not responding is said while the run goes on, and not after 
   const s3 = syncReducer(s2, { type: 'finished', payload: { status: 'partial', summary: { destinations: {} } } });
   assert.ok(progressView(s3).perDestination.every((d) => !d.notResponding), 'a finished run shows no live state');
 });
+
+test('a destination whose copies all failed shows an empty bar and the failures, never a full one', () => {
+  const s1 = run([{ type: 'started', payload: { run_id: 5 } }]);
+  const allFailed = progress({ destinations: { aws_s3: { pairs_total: 12, transferred: 0, failed: 12, pending: 0, bytes_uploaded: 0 } } });
+  const [d] = progressView(syncReducer(s1, { type: 'progress', payload: allFailed })).perDestination;
+  assert.deepEqual([d.transferred, d.failed, d.copied.value, d.copied.max, d.copied.percent], [0, 12, 0, 12, 0]);
+});
+
+test('bytes downloaded beyond the planned total (exports have no size) never read as more than the whole', () => {
+  const s1 = run([{ type: 'started', payload: { run_id: 6 } }]);
+  const v = progressView(syncReducer(s1, { type: 'progress', payload: progress({ bytes_total: 66560, bytes_downloaded: 66867 }) }));
+  assert.deepEqual([v.bytes.done, v.bytes.total, v.bytes.percent], [66867, 66867, 100]);
+});

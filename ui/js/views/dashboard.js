@@ -5,7 +5,7 @@ import { api } from '../api.js';
 import { h, replace, stateBlock } from '../dom.js';
 import { icon } from '../icons.js';
 import { notify, notifyError } from '../notify.js';
-import { progressView, resultMessage, runMessage } from '../state.js';
+import { progressView, resultMessage } from '../state.js';
 import { cardState, runBadge } from '../badges.js';
 import { formatBytes, formatCount, formatDate, relativeTime, formatDuration, durationBetween, scheduleText, overdueText, costText, checkText, checkTitle, NONE } from '../format.js';
 
@@ -148,9 +148,9 @@ export function createDashboard(root, { store, shared, navigate }) {
           { class: 'dest-progress__item', dataset: { key: d.key } },
           h('div', { class: 'meter__label' },
             h('span', { id: labelId }, name),
-            h('span', { class: 'meter__value' }, `${formatCount(d.done)} of ${formatCount(d.total)} · ${formatBytes(d.bytesUploaded)} uploaded`),
+            h('span', { class: 'meter__value' }, `${formatCount(d.transferred)} of ${formatCount(d.total)} copied · ${formatBytes(d.bytesUploaded)} uploaded`),
           ),
-          setBar(h('progress', { class: ['progress', d.failed ? 'progress--failed' : ''], 'aria-labelledby': labelId }), d, false),
+          setBar(h('progress', { class: 'progress', 'aria-labelledby': labelId }), d.copied, false),
           d.notResponding
             ? h('p', { class: 'dest-progress__note dest-progress__note--stalled', role: 'status' }, `${name} is not responding; the other destinations go on.`)
             : null,
@@ -165,7 +165,9 @@ export function createDashboard(root, { store, shared, navigate }) {
     if (view.running || starting) showResult(null);
     else if (startError) showResult(startError);
     else if (state.result) showResult(resultMessage(state.result, shared.destinationNames));
-    else showResult(runMessage(state.lastRun));
+    // Nothing ended while this window was open: the banner stays empty (Recent runs and the
+    // cards say how earlier runs went), so it never contradicts an idle progress section.
+    else showResult(null);
 
     scheduleLine.textContent = scheduleText(state);
     const warning = overdueText(state.overdue);
