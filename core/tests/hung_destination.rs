@@ -59,6 +59,18 @@ impl World {
         std::fs::read_dir(self.s3.object_path("backup", "google-drive/Projects")).map_or(0, |r| r.count())
     }
 
+    /// Every S3 pair not synced is pending (not failed), with `reason` in its error.
+    async fn assert_unsynced_pairs_pending_because(&self, reason: &str) {
+        let query = FileQuery { destination: Some("aws_s3".into()), limit: 50, ..Default::default() };
+        for row in self.engine.files(&query).await.unwrap().rows {
+            let pair = row.destinations.iter().find(|d| d.destination == "aws_s3").unwrap();
+            if pair.status != SyncStatus::Synced {
+                assert_eq!(pair.status, SyncStatus::Pending, "{}", row.drive_path);
+                assert!(pair.error_message.as_deref().unwrap_or("").contains(reason), "{pair:?}");
+            }
+        }
+    }
+
     async fn after_first_object(&self) {
         while self.objects_at_s3() == 0 {
             tokio::time::sleep(Duration::from_millis(10)).await;
@@ -127,14 +139,7 @@ async fn a_destination_that_stops_answering_is_given_up_and_the_other_completes(
     let s3 = &summary.destinations["aws_s3"];
     assert!(s3.pending > 0 && s3.failed == 0, "{summary:#?}");
     assert!(summary.errors.iter().any(|e| e.contains("aws_s3 is not responding")), "{:?}", summary.errors);
-    let rows = w.engine.files(&FileQuery { destination: Some("aws_s3".into()), limit: 50, ..Default::default() }).await;
-    for row in rows.unwrap().rows {
-        let pair = row.destinations.iter().find(|d| d.destination == "aws_s3").unwrap();
-        if pair.status != SyncStatus::Synced {
-            assert_eq!(pair.status, SyncStatus::Pending, "{}", row.drive_path);
-            assert!(pair.error_message.as_deref().unwrap_or("").contains("not responding"), "{pair:?}");
-        }
-    }
+    w.assert_unsynced_pairs_pending_because("not responding").await;
 
     // Answering again: the next run copies what was left.
     let next = w.engine.sync(SyncOptions::default()).await.unwrap();
@@ -176,14 +181,7 @@ async fn a_destination_killed_mid_run_is_given_up_with_its_pairs_pending_and_the
     assert!(local.success && local.transferred == FILES as u64, "{summary:#?}");
     let s3 = &summary.destinations["aws_s3"];
     assert!(s3.pending > 0 && s3.failed == 0, "given up, not failed: {summary:#?}");
-    let rows = w.engine.files(&FileQuery { destination: Some("aws_s3".into()), limit: 50, ..Default::default() }).await;
-    for row in rows.unwrap().rows {
-        let pair = row.destinations.iter().find(|d| d.destination == "aws_s3").unwrap();
-        if pair.status != SyncStatus::Synced {
-            assert_eq!(pair.status, SyncStatus::Pending, "{}", row.drive_path);
-            assert!(pair.error_message.as_deref().unwrap_or("").contains("cannot reach"), "{pair:?}");
-        }
-    }
+    w.assert_unsynced_pairs_pending_because("cannot reach").await;
 
     w.s3.resume().unwrap();
     let next = w.engine.sync(SyncOptions::default()).await.unwrap();
