@@ -31,6 +31,8 @@ pub enum RcloneError {
     NotReady(Duration, String),
     #[error("the rclone daemon stopped unexpectedly; its work will be retried")]
     DaemonDied,
+    #[error("rclone exited at start; see its log at {0}")]
+    ExitedAtStart(String),
     #[error("{0}")]
     Failed(String),
     #[error("cancelled")]
@@ -102,7 +104,22 @@ impl RcloneDaemon {
         Ok(daemon)
     }
 
+    /// Starts rclone on a free port. The port is free when picked, but another process may
+    /// take it before rclone binds it; rclone then exits at once, and another port is tried.
     async fn spawn(&self) -> Result<Running, RcloneError> {
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match self.spawn_on_a_free_port().await {
+                Err(RcloneError::ExitedAtStart(log)) if tries < 3 => {
+                    tracing::warn!(log = %log, "rclone exited at start; trying another port");
+                }
+                started => return started,
+            }
+        }
+    }
+
+    async fn spawn_on_a_free_port(&self) -> Result<Running, RcloneError> {
         let port = free_port().map_err(|e| RcloneError::Failed(format!("no free port for rclone: {e}")))?;
         let user = Alphanumeric.sample_string(&mut rand::rng(), 24);
         let pass = Alphanumeric.sample_string(&mut rand::rng(), 32);
@@ -134,10 +151,7 @@ impl RcloneDaemon {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
             if running.child.has_exited() {
-                return Err(RcloneError::Failed(format!(
-                    "rclone exited at start; see its log at {}",
-                    self.log_path.display()
-                )));
+                return Err(RcloneError::ExitedAtStart(self.log_path.display().to_string()));
             }
             if self.post(&running.endpoint, "rc/noop", &json!({})).await.is_ok() {
                 return Ok(running);
