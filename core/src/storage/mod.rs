@@ -273,7 +273,23 @@ impl StorageManager {
     /// exists. A local folder that is not there is never made here: an unplugged disk must not
     /// get its backup written to the system disk. Only `create_folder` (the user adding the
     /// destination) makes it.
+    /// A destination that does not answer within the stall time fails as not responding.
     pub async fn test_destination(&self, key: &str, create_folder: bool) -> Result<(), StorageError> {
+        match tokio::time::timeout(self.stall_after(), self.test_destination_waiting(key, create_folder)).await {
+            Ok(tested) => tested,
+            Err(_) => Err(StorageError::Destination(self.not_responding(key))),
+        }
+    }
+
+    /// Why `key` cannot be used when it did not answer within the stall time.
+    pub fn not_responding(&self, key: &str) -> String {
+        format!(
+            "{key} is not responding (nothing came back for {} s); check that it is running and reachable.",
+            self.stall_after().as_secs()
+        )
+    }
+
+    async fn test_destination_waiting(&self, key: &str, create_folder: bool) -> Result<(), StorageError> {
         let dest = self.destination(key)?;
         if let Some(reason) = &dest.unusable {
             return Err(StorageError::Destination(reason.clone()));

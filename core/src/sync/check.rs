@@ -49,14 +49,6 @@ pub async fn last_check(db: &Database, destination: &str) -> Result<Option<Desti
     Ok(stored.and_then(|text| serde_json::from_str(&text).ok()))
 }
 
-/// Why a destination that did not answer within `after` cannot be used.
-pub fn not_responding(destination: &str, after: std::time::Duration) -> String {
-    format!(
-        "{destination} is not responding (nothing came back for {} s); check that it is running and reachable.",
-        after.as_secs()
-    )
-}
-
 /// [`check_destination`], given up (and said so) when the destination does not answer within
 /// the stall time.
 pub async fn check_bounded(
@@ -64,30 +56,26 @@ pub async fn check_bounded(
     storage: &StorageManager,
     destination: &str,
 ) -> Result<DestinationCheck, SyncError> {
-    let after = storage.stall_after();
-    match tokio::time::timeout(after, check_destination(ctx.config, ctx.db, storage, destination)).await {
+    match tokio::time::timeout(storage.stall_after(), check_destination(ctx.config, ctx.db, storage, destination)).await
+    {
         Ok(check) => check,
         Err(_) => {
-            let problem = not_responding(destination, after);
             tracing::warn!(destination, "the destination did not answer its check");
-            let mut check = DestinationCheck { at: crate::db::now(), problem: Some(problem), ..Default::default() };
-            let (copies, since) = db_copies(ctx.db, destination).await?;
-            (check.copies, check.all_seen_since) = (copies, since);
-            store(ctx.db, destination, &check).await?;
-            Ok(check)
+            let problem = Some(storage.not_responding(destination));
+            finish(ctx.db, destination, DestinationCheck { at: crate::db::now(), problem, ..Default::default() }).await
         }
     }
 }
 
-async fn db_copies(db: &Database, destination: &str) -> Result<(u64, Option<String>), SyncError> {
+/// Adds what the ledger now says of the destination's copies, and stores the check.
+async fn finish(db: &Database, destination: &str, mut check: DestinationCheck) -> Result<DestinationCheck, SyncError> {
     let (copies, since) = db.copies_seen(destination).await?;
-    Ok((copies.max(0) as u64, since))
-}
-
-async fn store(db: &Database, destination: &str, check: &DestinationCheck) -> Result<(), SyncError> {
-    let text = serde_json::to_string(check).map_err(|e| SyncError::Staging(e.to_string()))?;
+    // The copies found missing were the destination's until now.
+    check.copies = copies.max(0) as u64 + check.missing;
+    check.all_seen_since = since;
+    let text = serde_json::to_string(&check).map_err(|e| SyncError::Staging(e.to_string()))?;
     db.set_state(&state_key(destination), &text).await?;
-    Ok(())
+    Ok(check)
 }
 
 /// Checks one destination (see the module's comment) and stores what was found.
@@ -106,13 +94,8 @@ pub async fn check_destination(
         tracing::warn!(destination, problem = %problem, "the destination failed its check");
         check.problem = Some(problem);
     }
-    let (copies, since) = db_copies(db, destination).await?;
-    // The copies found missing were the destination's until now.
-    check.copies = copies + check.missing;
-    check.all_seen_since = since;
     tracing::info!(destination, checked = check.checked, missing = check.missing, "checked the destination");
-    store(db, destination, &check).await?;
-    Ok(check)
+    finish(db, destination, check).await
 }
 
 /// Looks for copies folder by folder until [`SAMPLE`] were seen and none is overdue; a

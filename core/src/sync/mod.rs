@@ -272,8 +272,9 @@ async fn run_inner(
         if storage.is_none() {
             storage = Some(start_storage(ctx).await?);
         }
+        // Every destination the plan copies to was checked above (a cancel during the check
+        // leaves no plan), so those that failed are already in `unreachable`.
         if let Some(storage) = &storage {
-            preflight(storage, &plan, &checks, &mut unreachable).await;
             transferred = transfer_planned(ctx, storage, &plan, options, progress, run_id, &mut unreachable).await;
         }
     }
@@ -451,27 +452,6 @@ async fn record_refused(db: &Database, refused: &[RefusedPair]) -> Result<Vec<St
         }
     }
     Ok(reasons)
-}
-
-/// Preflight: a destination that cannot be reached fails its own pairs, nobody else's. Those
-/// this run's check already tested are not tested again.
-async fn preflight(
-    storage: &StorageManager,
-    plan: &SyncPlan,
-    checks: &BTreeMap<String, check::DestinationCheck>,
-    unreachable: &mut HashMap<String, String>,
-) {
-    let started = std::time::Instant::now();
-    for dest in named_destinations(plan).iter().filter(|d| !checks.contains_key(*d)) {
-        let problem = match tokio::time::timeout(storage.stall_after(), storage.test_destination(dest, false)).await {
-            Ok(Ok(())) => continue,
-            Ok(Err(e)) => e.to_string(),
-            Err(_) => check::not_responding(dest, storage.stall_after()),
-        };
-        tracing::warn!(destination = %dest, problem = %problem, "the destination failed its check");
-        unreachable.insert(dest.clone(), problem);
-    }
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "destinations tested");
 }
 
 /// The transfer pipeline, through a running daemon.

@@ -40,7 +40,7 @@ pub struct Transfer<'a> {
     /// While paused, no new download or upload batch starts.
     pub pause: crate::pause::Pause,
     pub run_id: i64,
-    /// Destinations that failed the preflight check, with why.
+    /// Destinations that failed the run's check, with why.
     pub unreachable: HashMap<String, String>,
     /// Destinations that stopped responding during the run, with why: given up until it ends
     /// (their pairs stay pending for the next run), so they hold up no other destination.
@@ -569,23 +569,16 @@ impl Transfer<'_> {
 
     /// Why `dest` cannot be used right now, if it cannot (asked once, within the stall time).
     async fn unreachable_now(&self, dest: &str) -> Option<String> {
-        match tokio::time::timeout(self.storage.stall_after(), self.storage.test_destination(dest, false)).await {
-            Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(format!("{e} Its copies are made at the next sync.")),
-            Err(_) => Some(self.not_responding_reason(dest)),
-        }
-    }
-
-    fn not_responding_reason(&self, dest: &str) -> String {
-        format!(
-            "{dest} is not responding (nothing came back for {} s); its copies are made at the next sync",
-            self.storage.stall_after().as_secs()
-        )
+        let tested = self.storage.test_destination(dest, false).await;
+        tested.err().map(|e| format!("{e} Its copies are made at the next sync."))
     }
 
     /// Gives `dest` up for the rest of the run as not responding; returns why, for its pairs.
     fn give_up(&self, dest: &str) -> String {
-        self.give_up_because(dest, self.not_responding_reason(dest))
+        self.give_up_because(
+            dest,
+            format!("{} Its copies are made at the next sync.", self.storage.not_responding(dest)),
+        )
     }
 
     /// Gives `dest` up for the rest of the run; returns why (the first reason), for its pairs.
