@@ -45,7 +45,7 @@ pub async fn destinations(engine: &Engine, args: DestinationsArgs) -> anyhow::Re
                     }
                     Err(e) => {
                         all_ok = false;
-                        eprintln!("error: {e}");
+                        eprintln!("{}", crate::error_line(&e));
                     }
                 }
             }

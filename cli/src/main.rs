@@ -310,11 +310,49 @@ fn start_logging(data_dir: &std::path::Path) {
 
 /// What to do about an error, in the CLI's own terms (the engine's messages say what went
 /// wrong; each front end says what to do).
-fn hint(error: &anyhow::Error) -> Option<&'static str> {
-    match error.downcast_ref::<fanout_core::EngineError>()? {
-        fanout_core::EngineError::NoPolicies => Some("fanout policy add FOLDER --to DESTINATION"),
-        _ => None,
+/// What to do about an error, in this front end's terms (the engine's errors say only what
+/// went wrong; the window gives its own hints).
+fn hint(error: &anyhow::Error) -> Option<String> {
+    engine_hint(error.downcast_ref()?)
+}
+
+/// An engine error as the CLI prints it: what went wrong, then the command that deals with it.
+pub(crate) fn error_line(error: &fanout_core::EngineError) -> String {
+    match engine_hint(error) {
+        Some(hint) => format!("error: {error}: {hint}"),
+        None => format!("error: {error}"),
     }
+}
+
+fn engine_hint(error: &fanout_core::EngineError) -> Option<String> {
+    use fanout_core::auth::AuthError;
+    use fanout_core::policy::PolicyError;
+    use fanout_core::restore::RestoreError;
+    use fanout_core::storage::StorageError;
+    use fanout_core::EngineError;
+    let sign_in = || "run `fanout auth google`".to_string();
+    Some(match error {
+        EngineError::NoPolicies => "fanout policy add FOLDER --to DESTINATION".into(),
+        EngineError::UnknownDestination(_) | EngineError::Storage(StorageError::UnknownDestination(_)) => {
+            "`fanout destinations` lists the configured ones".into()
+        }
+        EngineError::Storage(StorageError::Disabled(key)) => {
+            format!("set `enabled: true` under destinations.{key} in config.yaml")
+        }
+        EngineError::Storage(StorageError::MissingSecret { key, field, env }) => {
+            format!("run `fanout secret set {key} {field}`, or set {env}")
+        }
+        EngineError::Policy(PolicyError::NoSuchPolicy(_)) => "`fanout policy list` shows the policies".into(),
+        EngineError::Policy(PolicyError::AlreadyExists(folder)) => {
+            format!("change it with `fanout policy update {folder:?}`")
+        }
+        EngineError::NotSignedIn | EngineError::Auth(AuthError::SignInAgain) => sign_in(),
+        EngineError::Restore(RestoreError::DriveWrite) => format!("{} and allow it", sign_in()),
+        EngineError::Auth(AuthError::NotConfigured) => "put your OAuth desktop client's ID and secret under \
+            `google:` in config.yaml (docs/user-guide.md explains how to create one)"
+            .into(),
+        _ => return None,
+    })
 }
 
 fn main() -> ExitCode {

@@ -67,6 +67,7 @@ pub async fn sync(engine: &Engine, args: crate::SyncArgs) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary);
+        print_key_hints(engine, &summary);
     }
     Ok(if summary.all_success { ExitCode::SUCCESS } else { ExitCode::from(3) })
 }
@@ -189,6 +190,16 @@ fn check_text(check: &fanout_core::sync::check::DestinationCheck) -> String {
         0 => format!("{looked}: all there"),
         1 => format!("{looked}: 1 was missing or different, so this sync copies it again"),
         n => format!("{looked}: {n} were missing or different, so this sync copies them again"),
+    }
+}
+
+/// For each destination of the run whose keys are missing, the command that stores them.
+fn print_key_hints(engine: &Engine, summary: &SyncSummary) {
+    for d in engine.destinations() {
+        if d.enabled && !d.configured && summary.destinations.contains_key(&d.key) {
+            let fields: Vec<_> = d.secret_fields.iter().map(|f| f.field).collect();
+            println!("  {}: store its keys with `fanout secret set {} FIELD` ({})", d.key, d.key, fields.join(", "));
+        }
     }
 }
 

@@ -26,6 +26,19 @@ async fn a_sync_with_no_folder_set_up_says_how_to_add_one_and_fails() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn errors_end_with_what_to_do_as_a_command() {
+    let (_tree, sandbox) = sandbox().await;
+    sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "local"]).await;
+    let twice = sandbox.fanout(&["policy", "add", "Projects", "--to", "aws_s3"]).await;
+    assert_eq!(twice.status.code(), Some(1));
+    let stderr = text(&twice.stderr);
+    assert!(stderr.contains("already has a policy: change it with `fanout policy update \"Projects\"`"), "{stderr}");
+    let unknown = sandbox.fanout(&["destinations", "test", "nowhere"]).await;
+    let stderr = text(&unknown.stderr);
+    assert!(stderr.contains("`fanout destinations` lists the configured ones"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_destination_that_is_down_is_one_plain_sentence_with_the_detail_in_the_log() {
     let (_tree, mut sandbox) = sandbox().await;
     sandbox.fanout_ok(&["policy", "add", "Projects", "--to", "aws_s3,local"]).await;
@@ -57,7 +70,8 @@ async fn a_missing_key_is_called_missing_not_unreachable() {
     let out = common::run(cmd).await;
     assert_eq!(out.status.code(), Some(3));
     let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(all.contains("no secret_access_key for destination `aws_s3`"), "{all}");
+    assert!(all.contains("no secret_access_key is stored for destination `aws_s3`"), "{all}");
+    assert!(all.contains("`fanout secret set aws_s3 FIELD` (access_key_id, secret_access_key)"), "says how: {all}");
     assert!(!all.to_lowercase().contains("unreachable"), "{all}");
 }
 

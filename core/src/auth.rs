@@ -28,10 +28,7 @@ const EXPIRY_MARGIN: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
-    #[error(
-        "Google sign-in is not set up: put your OAuth desktop client's ID and secret under `google:` \
-         in config.yaml (docs/user-guide.md explains how to create one)"
-    )]
+    #[error("Google sign-in is not set up: Fanout has no OAuth desktop client ID and secret")]
     NotConfigured,
     #[error("Google sign-in was not completed in the browser ({0}); nothing changed")]
     Denied(String),

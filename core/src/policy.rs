@@ -61,9 +61,9 @@ pub enum PolicyError {
     FolderNotFound(String),
     #[error("folder path `{path}` is ambiguous: {count} folders have that name ({ids})")]
     AmbiguousPath { path: String, count: usize, ids: String },
-    #[error("no policy for folder `{0}`; `fanout policy list` shows the policies")]
+    #[error("no policy for folder `{0}`")]
     NoSuchPolicy(String),
-    #[error("folder `{0}` already has a policy; edit it instead (`fanout policy update` from a terminal)")]
+    #[error("folder `{0}` already has a policy")]
     AlreadyExists(String),
 }
 

@@ -46,8 +46,63 @@ impl From<EngineError> for CommandError {
             EngineError::Rclone(_) | EngineError::RcloneMissing => "rclone",
             _ => "internal",
         };
-        Self::new(kind, error.to_string())
+        match window_hint(&error) {
+            Some(hint) => Self::new(kind, format!("{}. {hint}", sentence_start(&error.to_string()))),
+            None => Self::new(kind, error.to_string()),
+        }
     }
 }
 
+/// What to do about an error, in the window's terms: the page or button, never a command.
+fn window_hint(error: &EngineError) -> Option<&'static str> {
+    use fanout_core::policy::PolicyError;
+    use fanout_core::storage::StorageError;
+    Some(match error {
+        EngineError::NotSignedIn | EngineError::Auth(AuthError::SignInAgain) => "Connect in Settings → Google account.",
+        EngineError::Restore(RestoreError::DriveWrite) => {
+            "Connect Google again in Settings → Google account and allow it."
+        }
+        EngineError::Auth(AuthError::NotConfigured) => {
+            "The user guide's \"Create a Google OAuth Desktop app client\" steps explain how to make one."
+        }
+        EngineError::Storage(StorageError::MissingSecret { .. }) => "Enter it in Settings → Destinations.",
+        EngineError::Policy(PolicyError::AlreadyExists(_)) => {
+            "Change its destinations with Edit on its row in Settings."
+        }
+        _ => return None,
+    })
+}
+
+/// The first letter in upper case: a sentence, as the window shows it.
+fn sentence_start(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|first| first.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
 pub type CommandResult<T> = Result<T, CommandError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fanout_core::policy::PolicyError;
+    use fanout_core::storage::StorageError;
+
+    #[test]
+    fn the_windows_errors_say_what_to_do_in_the_window_never_with_a_command_or_the_config_file() {
+        let missing_key =
+            StorageError::MissingSecret { key: "nas".into(), field: "access_key_id".into(), env: "FANOUT_NAS".into() };
+        for error in [
+            EngineError::NotSignedIn,
+            EngineError::Auth(AuthError::SignInAgain),
+            EngineError::Auth(AuthError::NotConfigured),
+            EngineError::Restore(RestoreError::DriveWrite),
+            EngineError::Storage(missing_key),
+            EngineError::Policy(PolicyError::AlreadyExists("Projects".into())),
+        ] {
+            let message = CommandError::from(error).message;
+            assert!(!message.contains("fanout ") && !message.contains("config.yaml"), "{message}");
+            assert!(message.ends_with('.') && message.starts_with(char::is_uppercase), "{message}");
+            assert!(message.contains("Settings") || message.contains("user guide"), "says where to act: {message}");
+        }
+    }
+}

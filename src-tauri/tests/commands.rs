@@ -49,7 +49,9 @@ fn folder_policies_are_created_changed_and_removed_and_bad_input_is_refused() {
         d.err("add_policy", json!({ "folder": "No/Such/Folder", "destinations": ["local"], "recursive": true }));
     assert_eq!(missing["kind"], "invalid_input");
     let twice = d.err("add_policy", json!({ "folder": "Projects", "destinations": ["local"], "recursive": true }));
-    assert!(twice["message"].as_str().unwrap().contains("already has a policy"));
+    let twice = twice["message"].as_str().unwrap();
+    assert!(twice.contains("already has a policy. Change its destinations with Edit"), "{twice}");
+    assert!(!twice.contains("fanout ") && !twice.contains("terminal"), "the window never sends to a terminal: {twice}");
 
     let updated =
         d.ok("update_policy", json!({ "folder": "Projects", "destinations": ["aws_s3"], "recursive": false }));

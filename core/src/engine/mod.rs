@@ -48,11 +48,11 @@ pub enum EngineError {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Restore(#[from] RestoreError),
-    #[error("`{0}` is not a configured destination (see `fanout destinations`)")]
+    #[error("`{0}` is not a configured destination")]
     UnknownDestination(String),
     #[error("`{field}` is not a secret of `{owner}`; its secrets are: {expected}")]
     UnknownSecretField { owner: String, field: String, expected: String },
-    #[error("not signed in to Google: connect in Settings → Google account, or run `fanout auth google`")]
+    #[error("not signed in to Google")]
     NotSignedIn,
     #[error("rclone was not found: run scripts/fetch-rclone, or set FANOUT_RCLONE to its path")]
     RcloneMissing,

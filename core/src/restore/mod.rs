@@ -51,7 +51,7 @@ pub enum RestoreError {
     Local { path: PathBuf, source: std::io::Error },
     #[error(transparent)]
     Drive(#[from] crate::drive::DriveError),
-    #[error("Google has not given Fanout permission to create files in your Drive; connect Google again (fanout auth google) and allow it")]
+    #[error("Google has not given Fanout permission to create files in your Drive")]
     DriveWrite,
 }
 

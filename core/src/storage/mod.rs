@@ -24,11 +24,11 @@ use providers::{HashKind, Location};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StorageError {
-    #[error("destination `{0}` is not configured; `fanout destinations` lists the configured ones")]
+    #[error("destination `{0}` is not configured")]
     UnknownDestination(String),
-    #[error("destination `{0}` is disabled in config.yaml")]
+    #[error("destination `{0}` is turned off")]
     Disabled(String),
-    #[error("no {field} for destination `{key}`: enter it in Settings → Destinations, run `fanout secret set {key} {field}`, or set {env}")]
+    #[error("no {field} is stored for destination `{key}`")]
     MissingSecret { key: String, field: String, env: String },
     #[error(transparent)]
     Secret(#[from] SecretError),
