@@ -132,7 +132,8 @@ async fn scenario_2_a_missing_client_secret_is_a_configuration_error() {
 
     let error = s.sign_in().await.unwrap_err();
 
-    assert!(error.to_string().contains("config.yaml"), "{error}");
+    assert!(matches!(error, fanout_core::EngineError::Auth(fanout_core::auth::AuthError::NotConfigured)), "{error}");
+    assert!(error.to_string().contains("no OAuth desktop client ID and secret"), "{error}");
     // And the fake answers a token request without the secret exactly as Google does.
     let response = reqwest::Client::new()
         .post(s.drive.oauth_urls().1)
