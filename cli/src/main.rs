@@ -308,22 +308,20 @@ fn start_logging(data_dir: &std::path::Path) {
     tracing_subscriber::registry().with(to_file).with(to_stderr).init();
 }
 
-/// What to do about an error, in the CLI's own terms (the engine's messages say what went
-/// wrong; each front end says what to do).
-/// What to do about an error, in this front end's terms (the engine's errors say only what
-/// went wrong; the window gives its own hints).
-fn hint(error: &anyhow::Error) -> Option<String> {
-    engine_hint(error.downcast_ref()?)
-}
-
-/// An engine error as the CLI prints it: what went wrong, then the command that deals with it.
-pub(crate) fn error_line(error: &fanout_core::EngineError) -> String {
-    match engine_hint(error) {
+/// An error as the CLI prints it: what went wrong, then the command that deals with it.
+fn error_text(error: &dyn std::fmt::Display, hint: Option<String>) -> String {
+    match hint {
         Some(hint) => format!("error: {error}: {hint}"),
         None => format!("error: {error}"),
     }
 }
 
+pub(crate) fn error_line(error: &fanout_core::EngineError) -> String {
+    error_text(error, engine_hint(error))
+}
+
+/// What to do about an engine error, in the CLI's own terms (the engine's messages say only
+/// what went wrong; the window gives its own hints).
 fn engine_hint(error: &fanout_core::EngineError) -> Option<String> {
     use fanout_core::auth::AuthError;
     use fanout_core::policy::PolicyError;
@@ -368,10 +366,7 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
-            match hint(&e) {
-                Some(hint) => eprintln!("error: {e}: {hint}"),
-                None => eprintln!("error: {e}"),
-            }
+            eprintln!("{}", error_text(&e, e.downcast_ref().and_then(engine_hint)));
             ExitCode::FAILURE
         }
     }

@@ -1,7 +1,9 @@
 //! Errors as the window receives them: a kind to branch on and a message to show.
 
 use fanout_core::auth::AuthError;
+use fanout_core::policy::PolicyError;
 use fanout_core::restore::RestoreError;
+use fanout_core::storage::StorageError;
 use fanout_core::EngineError;
 use serde::Serialize;
 
@@ -55,8 +57,6 @@ impl From<EngineError> for CommandError {
 
 /// What to do about an error, in the window's terms: the page or button, never a command.
 fn window_hint(error: &EngineError) -> Option<&'static str> {
-    use fanout_core::policy::PolicyError;
-    use fanout_core::storage::StorageError;
     Some(match error {
         EngineError::NotSignedIn | EngineError::Auth(AuthError::SignInAgain) => "Connect in Settings → Google account.",
         EngineError::Restore(RestoreError::DriveWrite) => {
@@ -84,8 +84,6 @@ pub type CommandResult<T> = Result<T, CommandError>;
 #[cfg(test)]
 mod tests {
     use super::*;
-    use fanout_core::policy::PolicyError;
-    use fanout_core::storage::StorageError;
 
     #[test]
     fn the_windows_errors_say_what_to_do_in_the_window_never_with_a_command_or_the_config_file() {

@@ -41,11 +41,17 @@ fn run_extracted(program: &Path, args: &[&str], home: &Path) -> Output {
     out
 }
 
+/// One build of the package (a debug .deb is large), checked for what it holds and that it runs.
 #[test]
-fn the_deb_holds_the_app_the_cli_the_rclone_sidecar_and_the_desktop_entry() {
+fn the_deb_holds_the_app_the_cli_the_rclone_sidecar_and_the_desktop_entry_and_they_run() {
     let out = tempfile::tempdir().unwrap();
     let deb = build_deb(out.path());
-    let listing = Command::new("dpkg-deb").args(["-c", &deb]).output().unwrap();
+    the_deb_holds_the_app_the_cli_the_rclone_sidecar_and_the_desktop_entry(&deb);
+    the_extracted_package_runs_the_cli_its_demo_and_the_desktop_app(&deb, out.path());
+}
+
+fn the_deb_holds_the_app_the_cli_the_rclone_sidecar_and_the_desktop_entry(deb: &str) {
+    let listing = Command::new("dpkg-deb").args(["-c", deb]).output().unwrap();
     let listing = String::from_utf8(listing.stdout).unwrap();
     for path in [
         "./usr/bin/fanout-desktop",
@@ -56,27 +62,24 @@ fn the_deb_holds_the_app_the_cli_the_rclone_sidecar_and_the_desktop_entry() {
     ] {
         assert!(listing.lines().any(|l| l.ends_with(path)), "{path} missing from the .deb:\n{listing}");
     }
-    let control = Command::new("dpkg-deb").args(["-f", &deb, "Package", "Depends"]).output().unwrap();
+    let control = Command::new("dpkg-deb").args(["-f", deb, "Package", "Depends"]).output().unwrap();
     let control = String::from_utf8(control.stdout).unwrap();
     assert!(control.contains("Package: fanout") && control.contains("libwebkit2gtk-4.1-0"), "{control}");
 }
 
-#[test]
-fn the_extracted_package_runs_the_cli_its_demo_and_the_desktop_app() {
-    let out = tempfile::tempdir().unwrap();
-    let deb = build_deb(out.path());
-    let tree = out.path().join("tree");
-    let extracted = Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&tree).status().unwrap();
+fn the_extracted_package_runs_the_cli_its_demo_and_the_desktop_app(deb: &str, out: &Path) {
+    let tree = out.join("tree");
+    let extracted = Command::new("dpkg-deb").arg("-x").arg(deb).arg(&tree).status().unwrap();
     assert!(extracted.success());
     let bin = tree.join("usr/bin");
-    let home = out.path().join("home");
+    let home = out.join("home");
     std::fs::create_dir_all(&home).unwrap();
 
     let version = run_extracted(&bin.join("fanout"), &["--version"], &home);
     let version = String::from_utf8_lossy(&version.stdout);
     assert!(version.contains(env!("CARGO_PKG_VERSION")), "{version}");
 
-    let data = out.path().join("demo");
+    let data = out.join("demo");
     let demo = run_extracted(&bin.join("fanout"), &["demo", "--data-dir", data.to_str().unwrap()], &home);
     let demo = String::from_utf8_lossy(&demo.stdout);
     assert!(demo.contains("Sync succeeded"), "{demo}");
