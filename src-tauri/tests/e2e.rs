@@ -459,6 +459,22 @@ async fn add_policy_beforehand(config: &Path, data: &Path, folder: &str, destina
     engine.close().await;
 }
 
+/// The names in a process's environment. A process caught inside execve already has its new
+/// executable but not yet its environment (an empty read), so this waits for the exec to finish.
+async fn environment_names(pid: u32) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+        if !environ.is_empty() || std::time::Instant::now() > deadline {
+            return environ
+                .split(|b| *b == 0)
+                .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('=').map(|(k, _)| k.to_string()))
+                .collect();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 fn is_gone(pid: u32) -> bool {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     stat.is_empty() || stat.contains(") Z ")
@@ -489,11 +505,7 @@ async fn a_killed_app_takes_its_rclone_along_and_rclone_never_sees_stray_variabl
         assert!(std::time::Instant::now() < deadline, "no rclone started for the sync");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    let environ = std::fs::read(format!("/proc/{rclone}/environ")).unwrap();
-    let names: Vec<String> = environ
-        .split(|b| *b == 0)
-        .filter_map(|kv| std::str::from_utf8(kv).ok()?.split_once('=').map(|(k, _)| k.to_string()))
-        .collect();
+    let names = environment_names(rclone).await;
     assert!(names.iter().any(|n| n == "RCLONE_CONFIG_FANOUT_AWS_S3_TYPE"), "its remotes: {names:?}");
     for stray in ["RCLONE_DRY_RUN", "AWS_PROFILE", "FANOUT_AWS_S3_SECRET_ACCESS_KEY", "DISPLAY"] {
         assert!(!names.iter().any(|n| n == stray), "{stray} reached rclone: {names:?}");
