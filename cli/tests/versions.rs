@@ -137,6 +137,9 @@ async fn prune_removes_only_the_versions_retention_lets_go_and_never_a_locked_on
         let bytes = format!("edit {round}").into_bytes();
         md5s.push(md5_hex(&bytes));
         sandbox.drive.set_content(&id, bytes);
+        // Each version in a second of its own, so each has its own name (the test below
+        // covers versions that share one).
+        next_second().await;
         assert_eq!(sandbox.sync_json().await.0, Some(0));
     }
     let before_local = sandbox.all_objects("local");
@@ -182,6 +185,70 @@ async fn prune_removes_only_the_versions_retention_lets_go_and_never_a_locked_on
     let h = history(&sandbox, "Projects/p-000.txt").await;
     let pruned = h["destinations"]["local"].as_array().unwrap().iter().filter(|v| v["state"] == "pruned").count();
     assert_eq!(pruned, 2, "every removal is in the ledger: {h:#}");
+}
+
+/// Waits until the wall clock (the S3 server's too: same machine) starts its next second.
+async fn next_second() {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
+    tokio::time::sleep(std::time::Duration::from_nanos(1_000_000_000 - u64::from(now.subsec_nanos()))).await;
+}
+
+/// S3 lists version times in whole seconds, so versions written within one second get one
+/// name in rclone's versions view, and a delete by that name reaches only the first of them.
+/// Prune must never remove a version the retention keeps in place of one it lets go.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_written_within_one_second_are_never_removed_in_place_of_each_other() {
+    let keep = |count: u32| format!("    keep_versions:\n      count: {count}\n");
+    let (_tree, sandbox) = sandbox(1, &[("moto", "moto_slow_clock")], &[("moto", &keep(2))]).await;
+    let id = sandbox.drive.id_of("Projects/p-000.txt").unwrap();
+    let mut bodies = vec![format!("original {}\n", 0).repeat(40).into_bytes()];
+    let mut while_edit_1 = String::new();
+    for round in 1..=3 {
+        bodies.push(format!("edit {round}").into_bytes());
+        sandbox.drive.set_content(&id, bodies[round].clone());
+        assert_eq!(sandbox.sync_json().await.0, Some(0));
+        if round == 1 {
+            next_second().await;
+            while_edit_1 = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            next_second().await;
+        }
+    }
+    let Dest::Moto { server, bucket } = &sandbox.dests["moto"] else { unreachable!() };
+    let key = "google-drive/Projects/p-000.txt";
+    let stored = || -> Vec<Vec<u8>> { server.versions(bucket, key).unwrap().into_iter().map(|(_, b)| b).collect() };
+    let newest_first: Vec<Vec<u8>> = bodies.iter().rev().cloned().collect();
+    let held: Vec<String> =
+        stored().iter().map(|b| String::from_utf8_lossy(&b[..b.len().min(12)]).into_owned()).collect();
+    assert!(stored() == newest_first, "moto holds every version, newest first: {held:?}");
+
+    // A restore as of edit 1 reaches edit 2 by that name: it says so, and writes nothing.
+    let target = sandbox.dir.path().join("as-of-edit-1");
+    let args = ["restore", "Projects", "--from", "moto", "--at", &while_edit_1, "--to", target.to_str().unwrap()];
+    let out = sandbox.fanout(&[&args[..], &["--json"]].concat()).await;
+    let restored: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_ne!(out.status.code(), Some(0), "{restored:#}");
+    let reason = restored["failures"][0]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("differ from those recorded"), "{restored:#}");
+    assert_eq!(files_under(&target), 0, "no wrong bytes are written");
+
+    // Keeping two: the two older versions are due, but their name reaches the newer one.
+    let report: Value = serde_json::from_str(&sandbox.fanout_ok(&["prune", "--json"]).await).unwrap();
+    assert!(stored() == newest_first, "nothing the retention keeps (nor anything else) was removed: {report:#}");
+    let skipped = report["destinations"]["moto"]["skipped"].as_array().unwrap();
+    assert_eq!(skipped.len(), 2, "{report:#}");
+    assert!(skipped.iter().all(|s| s["skipped"].as_str().unwrap().contains("written within the same second")));
+    let verified: Value = serde_json::from_str(&sandbox.fanout_ok(&["verify", "--versions", "--json"]).await).unwrap();
+    assert_eq!(verified["versions"]["moto"]["missing"], 0, "each kept version is found: {verified:#}");
+    assert_eq!(verified["versions"]["moto"]["intact"], 3, "{verified:#}");
+
+    // Keeping one: all three earlier versions go, newest first, each reached in its turn.
+    let yaml = std::fs::read_to_string(&sandbox.config_path).unwrap();
+    std::fs::write(&sandbox.config_path, yaml.replace(&keep(2), &keep(1))).unwrap();
+    let report: Value = serde_json::from_str(&sandbox.fanout_ok(&["prune", "--json"]).await).unwrap();
+    assert!(stored() == newest_first[..1], "only the current version is left: {report:#}");
+    let h = history(&sandbox, "Projects/p-000.txt").await;
+    let pruned = h["destinations"]["moto"].as_array().unwrap().iter().filter(|v| v["state"] == "pruned").count();
+    assert_eq!(pruned, 3, "every removal is in the ledger: {h:#}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,14 @@ pub struct MotoServer {
     pub secret_key: String,
 }
 
+/// moto's server with the S3 models' clock running 200 times slower, from a whole second.
+const SLOW_CLOCK_SERVER: &str = "import datetime, sys, time\n\
+import moto.s3.models as models\n\
+start, began = models.utcnow().replace(microsecond=0), time.monotonic()\n\
+models.utcnow = lambda: start + datetime.timedelta(seconds=(time.monotonic() - began) / 200)\n\
+from moto.server import main\n\
+main(sys.argv[1:])\n";
+
 fn venv() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.cache/venv/bin")
 }
@@ -25,9 +33,30 @@ impl MotoServer {
     /// Starts the server with `bucket` made, Bucket Versioning on, and Object Lock enabled
     /// on it when `object_lock`.
     pub fn start(bucket: &str, object_lock: bool) -> anyhow::Result<Self> {
+        Self::launch(bucket, object_lock, false)
+    }
+
+    /// Like [`MotoServer::start`], with the server's clock running 200 times slower from a
+    /// whole second: for 200 s every write falls within one second as S3's listings give it
+    /// (whole seconds), as writes close together do at S3, while the versions keep their
+    /// true order (newest first).
+    pub fn start_with_slow_clock(bucket: &str, object_lock: bool) -> anyhow::Result<Self> {
+        Self::launch(bucket, object_lock, true)
+    }
+
+    fn launch(bucket: &str, object_lock: bool, slow_clock: bool) -> anyhow::Result<Self> {
         let port = crate::s3::free_port()?;
-        let child = Command::new(venv().join("moto_server"))
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        let address = ["-H".to_string(), "127.0.0.1".into(), "-p".into(), port.to_string()];
+        let mut command = if slow_clock {
+            let mut python = Command::new(venv().join("python"));
+            python.args(["-c", SLOW_CLOCK_SERVER]).args(address);
+            python
+        } else {
+            let mut server = Command::new(venv().join("moto_server"));
+            server.args(address);
+            server
+        };
+        let child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -91,9 +91,12 @@ impl Sandbox {
                 std::fs::create_dir_all(&path).unwrap();
                 yaml += &format!("  {key}:\n    type: local\n    enabled: true\n    path: {}\n", path.display());
                 map.insert(key.to_string(), Dest::Local { path });
-            } else if *kind == "moto" {
+            } else if *kind == "moto" || *kind == "moto_slow_clock" {
                 let bucket = format!("bucket-{}", key.replace('_', "-"));
-                let server = MotoServer::start(&bucket, true).unwrap();
+                let server = match *kind {
+                    "moto" => MotoServer::start(&bucket, true).unwrap(),
+                    _ => MotoServer::start_with_slow_clock(&bucket, true).unwrap(),
+                };
                 yaml += &format!(
                     "  {key}:\n    type: s3_compatible\n    enabled: true\n    bucket: {bucket}\n    endpoint: {}\n    region: us-east-1\n",
                     server.endpoint()

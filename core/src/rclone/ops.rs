@@ -64,13 +64,7 @@ impl RcloneDaemon {
         if !options.recurse {
             opt["maxDepth"] = json!(1);
         }
-        if let Some(hash) = options.hash {
-            opt["showHash"] = json!(true);
-            opt["hashTypes"] = json!([hash]);
-        }
-        if options.metadata {
-            opt["metadata"] = json!(true);
-        }
+        ask_for_fields(&mut opt, options);
         let mut params = json!({ "fs": fs, "remote": dir, "opt": opt });
         if options.quick {
             // A test answers quickly: an unreachable endpoint is not retried for a minute.
@@ -84,6 +78,15 @@ impl RcloneDaemon {
             .flatten()
             .filter_map(|item| listed(item, dir, options))
             .collect())
+    }
+
+    /// The file at `path` in `fs`, if there is one (`operations/stat`): what a delete or copy
+    /// of that name would reach.
+    pub async fn stat(&self, fs: &str, path: &str, options: &ListOptions) -> Result<Option<ListedFile>, RcloneError> {
+        let mut opt = json!({ "noModTime": true, "noMimeType": true });
+        ask_for_fields(&mut opt, options);
+        let answer = self.call("operations/stat", json!({ "fs": fs, "remote": path, "opt": opt })).await?;
+        Ok(answer.get("item").filter(|item| !item.is_null()).and_then(|item| listed(item, "", options)))
     }
 
     /// Whether the bucket at `fs` keeps versions: S3's Bucket Versioning status (`Enabled`,
@@ -146,6 +149,17 @@ impl RcloneDaemon {
             Some((group, cancel)) => self.run_job("operations/copyfile", params, group, cancel).await.map(drop),
             None => self.call("operations/copyfile", params).await.map(drop),
         }
+    }
+}
+
+/// Adds the hash and metadata a listing (or stat) should report to its `opt`.
+fn ask_for_fields(opt: &mut Value, options: &ListOptions) {
+    if let Some(hash) = options.hash {
+        opt["showHash"] = json!(true);
+        opt["hashTypes"] = json!([hash]);
+    }
+    if options.metadata {
+        opt["metadata"] = json!(true);
     }
 }
 

@@ -109,6 +109,22 @@ impl StorageManager {
         }
     }
 
+    /// The provider's version that rclone reaches by `path` (a name in the versions view), with
+    /// its hash and Object Lock retention. Versions written within the same second share a name
+    /// and only one of them (the first the provider lists) is reached: callers compare its hash
+    /// with the one recorded.
+    pub async fn provider_version(&self, key: &str, path: &str) -> Result<Option<ListedFile>, StorageError> {
+        let dest = self.destination(key)?;
+        let options =
+            ListOptions { hash: Some(dest.config.provider.hash.rclone_name()), metadata: true, ..Default::default() };
+        match self.daemon.stat(&self.versions_view(key)?, path, &options).await {
+            Ok(found) => Ok(found),
+            Err(RcloneError::Failed(msg)) if msg.contains("not found") => Ok(None),
+            Err(RcloneError::Failed(msg)) => Err(StorageError::Destination(explain(&dest.config, &msg))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// Deletes a version: one Fanout kept (`provider_version` false: a path under the root),
     /// or one the provider keeps (its name in the versions view).
     pub async fn delete_version(&self, key: &str, path: &str, provider_version: bool) -> Result<(), StorageError> {

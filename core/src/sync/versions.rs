@@ -12,8 +12,10 @@ use serde::Serialize;
 
 use crate::config::{Config, Retention};
 use crate::db::{Database, VersionRecord, VersionState};
-use crate::storage::check::check_object;
-use crate::storage::StorageManager;
+use crate::rclone::ListedFile;
+use crate::storage::check::{check_object, Mismatch};
+use crate::storage::providers::HashKind;
+use crate::storage::{ObjectInfo, StorageManager};
 
 use super::SyncError;
 
@@ -140,18 +142,9 @@ async fn remove(
         (None, Some(name)) => (name.clone(), true),
         (None, None) => return Some("left at an old path; never pruned".into()),
     };
-    // Object Lock: a version under a retention date is never removed (nor tried). Only the
-    // provider's versions can be locked (a bucket with Object Lock always has versioning on).
     if provider {
-        let (dir, name) = split(&path);
-        if let Ok(files) = storage.list_with_versions(dest, dir).await {
-            let until = files.iter().find(|f| f.name == name).and_then(|f| f.locked_until.clone());
-            if let Some(until) = until {
-                let later = chrono::DateTime::parse_from_rfc3339(&until).map(|t| t.with_timezone(&chrono::Utc) > now);
-                if later.unwrap_or(true) {
-                    return Some(format!("locked by Object Lock until {until}"));
-                }
-            }
+        if let Some(why) = provider_version_stays(storage, dest, v, &path, now).await {
+            return Some(why);
         }
     }
     if dry_run {
@@ -161,6 +154,40 @@ async fn remove(
         Ok(()) => None,
         Err(e) => Some(format!("could not be removed: {e}")),
     }
+}
+
+/// Why a provider's version must stay, if it must: the name does not reach the recorded
+/// version (another written within the same second shares it, and a delete by that name
+/// would remove that one), or Object Lock holds it (never removed, nor tried; only the
+/// provider's versions can be locked, as a bucket with Object Lock always keeps versions).
+async fn provider_version_stays(
+    storage: &StorageManager,
+    dest: &str,
+    v: &VersionRecord,
+    path: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<String> {
+    let reached = match storage.provider_version(dest, path).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return Some("is no longer at the destination".into()),
+        Err(e) => return Some(format!("could not be looked up: {e}")),
+    };
+    let kind = storage.hash_kind(dest).unwrap_or(HashKind::Md5);
+    let object = ObjectInfo { size: reached.size, hash: reached.hash.clone() };
+    if check_object(Some(&object), v.size.unwrap_or(-1), expected_hash(v, kind), kind).is_err() {
+        return Some(format!(
+            "shares its name `{path}` with another version written within the same second, and only that \
+             one can be reached by name; it stays until that one goes"
+        ));
+    }
+    let until = reached.locked_until?;
+    let later = chrono::DateTime::parse_from_rfc3339(&until).map(|t| t.with_timezone(&chrono::Utc) > now);
+    later.unwrap_or(true).then(|| format!("locked by Object Lock until {until}"))
+}
+
+/// The hash recorded for a version, in the destination's kind.
+fn expected_hash(v: &VersionRecord, kind: HashKind) -> Option<&str> {
+    v.remote_hash.as_deref().or(v.md5.as_deref().filter(|_| kind == HashKind::Md5))
 }
 
 /// What `verify --versions` found of the kept versions at one destination.
@@ -184,7 +211,7 @@ pub async fn check_kept(
     let Some(dest_config) = config.destination(dest) else { return Ok(check) };
     let root = dest_config.root_path();
     let kind = storage.hash_kind(dest)?;
-    let mut listings: BTreeMap<(String, bool), Vec<crate::rclone::ListedFile>> = BTreeMap::new();
+    let mut listings: BTreeMap<(String, bool), Vec<ListedFile>> = BTreeMap::new();
     for v in db.kept_versions(dest).await? {
         let (path, provider) = match (&v.kept_path, &v.provider_version) {
             (Some(kept), _) => (relative(kept, &root).to_string(), false),
@@ -200,16 +227,13 @@ pub async fn check_kept(
                 let listed = storage.list_objects(dest, dir).await?;
                 listed
                     .into_iter()
-                    .map(|(n, o)| crate::rclone::ListedFile { name: n, size: o.size, hash: o.hash, locked_until: None })
+                    .map(|(n, o)| ListedFile { name: n, size: o.size, hash: o.hash, locked_until: None })
                     .collect()
             };
             listings.insert(key.clone(), files);
         }
-        let object = StorageManager::find(&listings[&key], name);
-        let expected =
-            v.remote_hash.as_deref().or(v.md5.as_deref().filter(|_| kind == crate::storage::providers::HashKind::Md5));
         check.checked += 1;
-        match check_object(object.as_ref(), v.size.unwrap_or(-1), expected, kind) {
+        match check_named(&listings[&key], name, v.size.unwrap_or(-1), expected_hash(&v, kind), kind) {
             Ok(_) => {
                 check.intact += 1;
                 db.set_version_state(v.id, VersionState::Kept, None).await?;
@@ -225,6 +249,27 @@ pub async fn check_kept(
         }
     }
     Ok(check)
+}
+
+/// Whether one of the listed files named `name` is the expected copy. A provider's versions
+/// written within the same second share a name: any of them may be the one recorded.
+fn check_named(
+    files: &[ListedFile],
+    name: &str,
+    size: i64,
+    expected: Option<&str>,
+    kind: HashKind,
+) -> Result<(), Mismatch> {
+    let mut mismatch = Mismatch::Missing;
+    for file in files.iter().filter(|f| f.name == name) {
+        let object = ObjectInfo { size: file.size, hash: file.hash.clone() };
+        match check_object(Some(&object), size, expected, kind) {
+            Ok(_) => return Ok(()),
+            Err(found) if mismatch.is_missing() => mismatch = found,
+            Err(_) => {}
+        }
+    }
+    Err(mismatch)
 }
 
 #[cfg(test)]
