@@ -146,6 +146,7 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
     app.click("#nav-settings").await;
     app.wait_ready("settings").await;
     app.exec("window.__alerted = false; window.alert = () => { window.__alerted = true; };", json!([])).await;
+    let page_at = app.exec(PLACE_OF, json!([".main__scroll"])).await;
     app.click("#add-folder").await;
     app.wait_until(
         "the folder picker",
@@ -179,7 +180,14 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
         )
         .await;
     app.click_element(select["element-6066-11e4-a52e-4f735466cecf"].as_str().unwrap()).await;
+    // Save with nothing ticked: the message appears beside Save, which stays where it was,
+    // and goes once a destination is ticked.
+    let save_at = app.exec(PLACE_OF, json!(["#folder-save"])).await;
+    app.click("#folder-save").await;
+    assert_eq!(app.text("#folder-error").await, "Tick at least one destination.");
+    assert_eq!(app.exec(PLACE_OF, json!(["#folder-save"])).await, save_at, "Save moved under the pointer");
     app.click("input.dest-choice[value=\"aws_s3\"]").await;
+    assert_eq!(app.text("#folder-error").await, "", "the message stays after it was fixed");
     app.click("input.dest-choice[value=\"scaleway\"]").await;
     app.screenshot(&screenshots().join("folder-picker.png")).await;
     app.click("#folder-save").await;
@@ -194,6 +202,10 @@ async fn add_a_folder_for_two_destinations_sync_and_see_badges_then_a_failed_des
         .await;
     assert_eq!(badges, json!(["aws_s3", "scaleway"]));
     app.wait_ready("settings").await;
+    // The confirmation floats over the page: nothing under it moves.
+    let notice = app.text("#app-alert").await;
+    assert!(notice.contains("will be synced"), "{notice}");
+    assert_eq!(app.exec(PLACE_OF, json!([".main__scroll"])).await, page_at, "the page moved for a notice");
     // Each destination says which earlier versions it keeps (no keep_versions: all of them).
     let versions =
         app.exec("return [...document.querySelectorAll('.dest-versions')].map(e => e.textContent)", json!([])).await;
@@ -447,6 +459,10 @@ async fn seed_ledger(db_path: &Path, rows: usize) {
     }
     pool.close().await;
 }
+
+/// Where an element (`arguments[0]`, a CSS selector) is on the screen: [left, top].
+const PLACE_OF: &str =
+    "const r = document.querySelector(arguments[0]).getBoundingClientRect(); return [r.left, r.top];";
 
 /// A policy stored before the app starts, as if added in an earlier session.
 async fn add_policy_beforehand(config: &Path, data: &Path, folder: &str, destinations: &[&str]) {

@@ -108,15 +108,31 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
         destinations.length ? h('div', { class: 'dest-options' }, destChoices) : h('p', { class: 'muted' }, 'No destinations are configured in config.yaml.'),
       ),
       recursive,
-      error,
     ),
-    h('div', { class: 'modal__footer' }, cancel, save),
+    h('div', { class: 'modal__footer' }, error, cancel, save),
   );
   showSelected();
   if (!editing) loadChildren(null, '', tree);
   else loadEstimate();
   dialog.querySelector('#folder-recursive').addEventListener('change', loadEstimate);
-  for (const box of dialog.querySelectorAll('input.dest-choice')) box.addEventListener('change', showEstimate);
+  for (const box of dialog.querySelectorAll('input.dest-choice')) {
+    box.addEventListener('change', () => {
+      if (tickedKeys().length) clearProblem('destinations');
+      showEstimate();
+    });
+  }
+
+  /** Shows what stops Save, until the person fixes it (`about`: what it is about). */
+  function showProblem(about, text) {
+    error.textContent = text;
+    error.dataset.about = about;
+  }
+
+  function clearProblem(about) {
+    if (error.dataset.about !== about) return;
+    error.textContent = '';
+    delete error.dataset.about;
+  }
 
   function tickedKeys() {
     return [...dialog.querySelectorAll('input.dest-choice:checked')].map((i) => i.value);
@@ -155,6 +171,7 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
   }
 
   function showSelected() {
+    if (selected) clearProblem('folder');
     if (selected) {
       selectedText.textContent = selected.path;
       selectedText.dataset.folderId = selected.id;
@@ -248,14 +265,15 @@ function buildPicker({ dialog, policy, destinations, existing, track, onSaved })
 
   async function onSave() {
     error.textContent = '';
-    const picked = [...dialog.querySelectorAll('input.dest-choice:checked')].map((i) => i.value);
+    delete error.dataset.about;
+    const picked = tickedKeys();
     const isRecursive = dialog.querySelector('#folder-recursive').checked;
     if (!selected) {
-      error.textContent = 'Choose a Drive folder first.';
+      showProblem('folder', 'Choose a Drive folder first.');
       return;
     }
     if (picked.length === 0) {
-      error.textContent = 'Tick at least one destination.';
+      showProblem('destinations', 'Tick at least one destination.');
       return;
     }
     save.disabled = true;
